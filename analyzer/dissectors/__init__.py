@@ -1,0 +1,1 @@
+"""Protocol dissectors: datagram parsers and stream dissectors, one module per protocol."""

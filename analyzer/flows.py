@@ -1,0 +1,333 @@
+"""The bidirectional flow table: one Flow per conversation, keyed the same in both directions.
+
+Theory of operation
+-------------------
+A flow key is (proto, low endpoint, high endpoint) with the endpoints (address bytes, port) sorted,
+so both directions of a conversation hash to the same key (gopacket's FastHash idea). The first
+packet decides who is the originator (Zeek's "orig"), except that a SYN-ACK seen first, or a packet
+from a well-known port to an ephemeral one, makes the receiver the originator.
+
+Each TCP flow tracks which flags each side sent; `conn_state` and `history` turn that into Zeek's
+conn.log vocabulary at any time. Flows are expired by packet time: a flow idle for longer than its
+protocol's timeout is closed at the next sweep (every `SWEEP_INTERVAL` seconds of packet time), and
+when the table holds `MAX_FLOWS` flows the least recently seen tenth is closed early and counted
+as evicted. Closing a flow is the caller's business (the pipeline flushes its dissector); this
+module only decides which flows end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+from analyzer.decode import ACK, FIN, ICMP, ICMPV6, RST, SYN, TCP, Packet, ip_text
+
+MAX_FLOWS = 200_000
+"""Flows held at once. 200k flows of ~1 KB each keep the table well under 250 MB; beyond that the
+least recently seen flows are closed early (counted as `flows.evicted`)."""
+EVICT_FRACTION = 0.1
+"""Share of the table closed at once when it is full, so eviction is amortised, not per packet."""
+SWEEP_INTERVAL = 10.0
+"""Seconds of packet time between idle-expiry sweeps."""
+IDLE_TIMEOUT = {TCP: 300.0, 17: 60.0, ICMP: 60.0, ICMPV6: 60.0}
+"""Idle seconds before a flow is closed, by IP protocol (Zeek: tcp_inactivity_timeout 5 min,
+udp/icmp_inactivity_timeout 1 min)."""
+DEFAULT_IDLE_TIMEOUT = 60.0
+CLOSED_LINGER = 5.0
+"""Seconds a TCP flow closed by FIN/RST stays in the table, so its last ACKs still find it."""
+EPHEMERAL_PORT_START = 1024
+"""Ports below this are taken as service ports when guessing who originated a flow."""
+
+ICMP_REPLY_TYPES = frozenset({0, 14, 16, 18, 129, 134, 136})
+"""ICMP types sent by a responder: a flow first seen with one of them started before the capture."""
+
+PROTO_NAMES = {TCP: "tcp", 17: "udp", ICMP: "icmp", ICMPV6: "icmp"}
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+FlowKey = tuple[int, bytes, int, bytes, int]
+
+
+def flow_key(proto: int, a_ip: bytes, a_port: int, b_ip: bytes, b_port: int) -> FlowKey:
+    """Direction-independent key: the same for (a -> b) and (b -> a)."""
+    if (a_ip, a_port) <= (b_ip, b_port):
+        return (proto, a_ip, a_port, b_ip, b_port)
+    return (proto, b_ip, b_port, a_ip, a_port)
+
+
+def make_uid(first_ts: float, key: FlowKey) -> str:
+    """Zeek-style connection uid, derived from the flow itself so every run (and every worker) agrees."""
+    digest = hashlib.blake2b(repr((round(first_ts, 6), key)).encode(), digest_size=8).digest()
+    n = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(17):
+        n, r = divmod(n, 62)
+        chars.append(_B62[r])
+    return "C" + "".join(chars)
+
+
+class Flow:
+    """One conversation: endpoints, per-direction counters, TCP state, and its dissector if any."""
+
+    __slots__ = (
+        "classify_tries",
+        "dissector",
+        "first_ts",
+        "flags_orig",
+        "flags_resp",
+        "history",
+        "isn_orig",
+        "isn_resp",
+        "key",
+        "last_ts",
+        "orig_bytes",
+        "orig_ip",
+        "orig_ip_bytes",
+        "orig_pkts",
+        "orig_port",
+        "parent_uid",
+        "proto",
+        "reassembler",
+        "resp_bytes",
+        "resp_ip",
+        "resp_ip_bytes",
+        "resp_pkts",
+        "resp_port",
+        "service",
+        "service_how",
+        "uid",
+    )
+
+    def __init__(self, key: FlowKey, pkt: Packet, reverse: bool) -> None:
+        self.key = key
+        self.proto = pkt.proto
+        if reverse:
+            self.orig_ip, self.orig_port, self.resp_ip, self.resp_port = (
+                pkt.dst_ip,
+                pkt.dport,
+                pkt.src_ip,
+                pkt.sport,
+            )
+        else:
+            self.orig_ip, self.orig_port, self.resp_ip, self.resp_port = (
+                pkt.src_ip,
+                pkt.sport,
+                pkt.dst_ip,
+                pkt.dport,
+            )
+        self.first_ts = self.last_ts = pkt.ts
+        self.uid = make_uid(pkt.ts, key)
+        self.orig_pkts = self.resp_pkts = 0
+        self.orig_bytes = self.resp_bytes = 0
+        """Transport payload bytes per direction (Zeek's orig_bytes/resp_bytes)."""
+        self.orig_ip_bytes = self.resp_ip_bytes = 0
+        """Bytes on the wire per direction."""
+        self.flags_orig = self.flags_resp = 0
+        """OR of the TCP flags each side sent."""
+        self.history = ""
+        self.isn_orig: int | None = None
+        self.isn_resp: int | None = None
+        self.service: str | None = None
+        """Label given by classification (dns, tls, smtp, ftp-data, ...)."""
+        self.service_how: str | None = None
+        """How the label was reached: port, payload, both, or expected (e.g. an FTP data channel)."""
+        self.classify_tries = 0
+        self.dissector: Any = None
+        """The stream dissector attached to this flow, if any."""
+        self.reassembler: Any = None
+        self.parent_uid: str | None = None
+
+    @property
+    def orig_h(self) -> str:
+        return ip_text(self.orig_ip)
+
+    @property
+    def resp_h(self) -> str:
+        return ip_text(self.resp_ip)
+
+    @property
+    def proto_name(self) -> str:
+        return PROTO_NAMES.get(self.proto, str(self.proto))
+
+    def is_from_orig(self, pkt: Packet) -> bool:
+        return pkt.src_ip == self.orig_ip and pkt.sport == self.orig_port
+
+    def update(self, pkt: Packet, from_orig: bool) -> None:
+        """Count one packet of this flow and track the TCP flags and history letters."""
+        self.last_ts = pkt.ts
+        plen = pkt.payload_len if pkt.proto in (TCP, 17) else 0
+        if from_orig:
+            self.orig_pkts += 1
+            self.orig_bytes += plen
+            self.orig_ip_bytes += pkt.wirelen
+        else:
+            self.resp_pkts += 1
+            self.resp_bytes += plen
+            self.resp_ip_bytes += pkt.wirelen
+        if pkt.proto != TCP:
+            return
+        flags = pkt.tcp_flags
+        if from_orig:
+            self.flags_orig |= flags
+            if flags & SYN and self.isn_orig is None:
+                self.isn_orig = pkt.seq
+        else:
+            self.flags_resp |= flags
+            if flags & SYN and self.isn_resp is None:
+                self.isn_resp = pkt.seq
+        letter = _history_letter(flags, plen)
+        if letter:
+            if from_orig:
+                letter = letter.upper()
+            if letter not in self.history:
+                self.history += letter
+
+    @property
+    def conn_state(self) -> str:
+        """Zeek's conn_state, from the flags each side sent."""
+        if self.proto != TCP:
+            return "SF" if self.orig_pkts and self.resp_pkts else "S0" if self.orig_pkts else "SHR"
+        o, r = self.flags_orig, self.flags_resp
+        orig_syn = bool(o & SYN)
+        resp_synack = bool(r & SYN) and bool(r & ACK)
+        if not orig_syn and not (r & SYN):
+            return "OTH"
+        if orig_syn and not resp_synack:
+            if r & RST:
+                return "REJ"
+            if o & RST:
+                return "RSTOS0"
+            if o & FIN:
+                return "SH"
+            return "S0"
+        if resp_synack and not orig_syn:
+            if r & RST:
+                return "RSTRH"
+            if r & FIN:
+                return "SHR"
+            return "OTH"
+        # established
+        if o & RST:
+            return "RSTO"
+        if r & RST:
+            return "RSTR"
+        if o & FIN and r & FIN:
+            return "SF"
+        if o & FIN:
+            return "S2"
+        if r & FIN:
+            return "S3"
+        return "S1"
+
+    @property
+    def duration(self) -> float:
+        return self.last_ts - self.first_ts
+
+
+def _history_letter(flags: int, plen: int) -> str:
+    """Zeek history letters (lower case; the caller upper-cases the originator's)."""
+    if flags & RST:
+        return "r"
+    if flags & SYN:
+        return "h" if flags & ACK else "s"
+    if flags & FIN:
+        return "f"
+    if plen:
+        return "d"
+    if flags & ACK:
+        return "a"
+    return ""
+
+
+class FlowTable:
+    """Bounded table of live flows, expired by packet time."""
+
+    def __init__(self, max_flows: int = MAX_FLOWS) -> None:
+        self._flows: dict[FlowKey, Flow] = {}
+        self.max_flows = max_flows
+        self.created = 0
+        self.evicted = 0
+        self.expired = 0
+        self._next_sweep: float | None = None
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def __iter__(self) -> Iterator[Flow]:
+        return iter(list(self._flows.values()))
+
+    def get(self, key: FlowKey) -> Flow | None:
+        return self._flows.get(key)
+
+    def lookup(self, proto: int, a_ip: bytes, a_port: int, b_ip: bytes, b_port: int) -> Flow | None:
+        """Find a live flow by its endpoints, in either direction."""
+        return self._flows.get(flow_key(proto, a_ip, a_port, b_ip, b_port))
+
+    def find(self, pkt: Packet) -> tuple[Flow, bool, list[Flow]]:
+        """The flow of `pkt` (created if new), whether pkt goes orig->resp, and flows closed to make room."""
+        key = flow_key(pkt.proto, pkt.src_ip, pkt.sport, pkt.dst_ip, pkt.dport)
+        flow = self._flows.get(key)
+        if flow is not None:
+            return flow, pkt.src_ip == flow.orig_ip and pkt.sport == flow.orig_port, []
+        closed: list[Flow] = []
+        if len(self._flows) >= self.max_flows:
+            closed = self._evict()
+        flow = Flow(key, pkt, _starts_reversed(pkt))
+        self._flows[key] = flow
+        self.created += 1
+        return flow, pkt.src_ip == flow.orig_ip and pkt.sport == flow.orig_port, closed
+
+    def due(self, now: float) -> bool:
+        """True when an idle sweep is due at packet time `now`."""
+        if self._next_sweep is None:
+            self._next_sweep = now + SWEEP_INTERVAL
+            return False
+        return now >= self._next_sweep
+
+    def sweep(self, now: float) -> list[Flow]:
+        """Remove and return flows idle for longer than their timeout."""
+        self._next_sweep = now + SWEEP_INTERVAL
+        done = [
+            f
+            for f in self._flows.values()
+            if now - f.last_ts > IDLE_TIMEOUT.get(f.proto, DEFAULT_IDLE_TIMEOUT)
+            or (_finished(f) and now - f.last_ts > CLOSED_LINGER)
+        ]
+        for f in done:
+            del self._flows[f.key]
+        self.expired += len(done)
+        return done
+
+    def drain(self) -> list[Flow]:
+        """Remove and return every flow (end of input)."""
+        flows = list(self._flows.values())
+        self._flows.clear()
+        return flows
+
+    def _evict(self) -> list[Flow]:
+        count = max(1, int(self.max_flows * EVICT_FRACTION))
+        oldest = sorted(self._flows.values(), key=lambda f: f.last_ts)[:count]
+        for f in oldest:
+            del self._flows[f.key]
+        self.evicted += len(oldest)
+        return oldest
+
+
+def _finished(flow: Flow) -> bool:
+    """A TCP flow closed by RST, or by FIN from both sides, can leave the table at the next sweep."""
+    if flow.proto != TCP:
+        return False
+    both_fin = flow.flags_orig & FIN and flow.flags_resp & FIN
+    return bool(both_fin or (flow.flags_orig | flow.flags_resp) & RST)
+
+
+def _starts_reversed(pkt: Packet) -> bool:
+    """Whether the first packet seen was sent by the responder."""
+    if pkt.proto == TCP:
+        flags = pkt.tcp_flags
+        if flags & SYN:
+            return bool(flags & ACK)
+    elif pkt.proto in (ICMP, ICMPV6):
+        return pkt.sport in ICMP_REPLY_TYPES
+    return pkt.sport < EPHEMERAL_PORT_START <= pkt.dport

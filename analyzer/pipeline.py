@@ -1,0 +1,350 @@
+"""The pipeline: frames in, Summary out. The one place where `Malformed` becomes a counted weird.
+
+Theory of operation
+-------------------
+For each frame: decode the headers, count the frame and its protocol layers, find its flow, and hand
+the payload to whoever wants it:
+
+- UDP: the datagram parser of the flow's service (chosen once, by port, when the flow is created);
+- ICMP/ICMPv6: the ICMP parser;
+- TCP: at the first payload of a direction the flow is classified (port proposes, payload confirms).
+  A flow whose service has a stream dissector gets one, with a reassembler started at the ISN seen
+  in the SYN; from then on every segment goes through the reassembler and the in-order bytes and
+  gaps reach the dissector. A flow nobody wants costs a header decode and counters, nothing more.
+
+Events from dissectors are routed by type to the trackers that declared them. `Malformed` raised by a
+dissector is counted by reason in `malformed` and recorded in a bounded weird list; a stream
+dissector that raised is detached from its flow. Any other exception is a bug and propagates.
+
+Flows end by idle expiry (packet time), by eviction when the table is full, or at the end of each
+input file; then their dissector is flushed and closed and a ConnRecord goes to the trackers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer import registry
+from analyzer.capture import linktype_name, open_capture
+from analyzer.classify import classify, port_service
+from analyzer.decode import ICMP, ICMPV6, TCP, UDP, Decoder, Packet, ip_text
+from analyzer.dissectors.base import ExpectedConnection
+from analyzer.errors import CaptureError, Malformed
+from analyzer.flows import Flow, FlowTable
+from analyzer.summary import Summary
+from analyzer.tcp import Gap, TcpReassembler
+from analyzer.trackers.base import TrackerContext
+from analyzer.trackers.conn import ConnRecord
+
+MAX_WEIRDS = 1000
+"""Malformed/weird entries kept with their details (all are counted by reason regardless)."""
+MAX_EXPECTATIONS = 1024
+"""Announced connections (FTP data channels) waiting to show up; oldest dropped beyond this."""
+EXPECTATION_TIMEOUT = 300.0
+"""Seconds of packet time an announced connection stays expected."""
+CLASSIFY_TRIES = 2
+"""First payloads (one per direction) looked at before a TCP flow is left unclassified."""
+PROGRESS_EVERY = 65536
+"""Frames between two progress callbacks."""
+
+
+@dataclass(slots=True)
+class Weird:
+    """One malformed thing seen, Zeek weird.log style."""
+
+    ts: float
+    uid: str | None
+    name: str
+    detail: str
+
+
+@dataclass(slots=True)
+class FileStats:
+    """Per-input-file facts for the capture section."""
+
+    path: str
+    format: str | None = None
+    byte_order: str | None = None
+    compressed: bool = False
+    packets: int = 0
+    bytes: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    link_types: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+    error_offset: int | None = None
+
+
+class Pipeline:
+    """Holds all analysis state for one run (one or several files, or a live capture)."""
+
+    def __init__(self) -> None:
+        self.decoder = Decoder()
+        self.flows = FlowTable()
+        self.protocols: Counter[str] = Counter()
+        self.malformed: Counter[str] = Counter()
+        self.weirds: list[Weird] = []
+        self.link_types: Counter[str] = Counter()
+        self.packets = 0
+        self.bytes = 0
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
+        self.files: list[FileStats] = []
+        self._expected: dict[tuple[str, int], ExpectedConnection] = {}
+        ctx = TrackerContext(lookup_flow=self.flows.lookup)
+        self.trackers = [cls(ctx) for cls in registry.TRACKERS]
+        self._routes: dict[type, list[Any]] = {}
+        for tracker in self.trackers:
+            for etype in tracker.EVENT_TYPES:
+                self._routes.setdefault(etype, []).append(tracker)
+
+    # -- input --
+
+    def run_file(self, path: str, progress: Callable[[int, int | None], None] | None = None) -> FileStats:
+        """Analyse one capture file; a CaptureError is recorded on the returned FileStats."""
+        stats = FileStats(path)
+        self.files.append(stats)
+        try:
+            with open_capture(path) as reader:
+                stats.format = reader.info.format
+                stats.byte_order = reader.info.byte_order
+                stats.compressed = reader.info.compressed
+                self._run(reader.records(), stats, reader, progress)
+        except CaptureError as exc:
+            stats.error, stats.error_offset = exc.message, exc.offset
+        self.end_of_input()
+        return stats
+
+    def _run(
+        self,
+        records: Iterable[tuple[float, int, bytes, int, int]],
+        stats: FileStats,
+        reader: Any,
+        progress: Callable[[int, int | None], None] | None,
+    ) -> None:
+        process = self.process
+        names: dict[int, str] = {}
+        n = 0
+        for ts, linktype, data, wirelen, iface in records:
+            process(ts, linktype, data, wirelen, iface)
+            n += 1
+            stats.bytes += wirelen
+            name = names.get(linktype)
+            if name is None:
+                name = names[linktype] = linktype_name(linktype)
+            stats.link_types[name] += 1
+            if stats.first_ts is None or ts < stats.first_ts:
+                stats.first_ts = ts
+            if stats.last_ts is None or ts > stats.last_ts:
+                stats.last_ts = ts
+            if progress is not None and n % PROGRESS_EVERY == 0:
+                progress(reader.bytes_consumed, reader.total_bytes)
+            stats.packets = n
+        stats.packets = n
+
+    def process(self, ts: float, linktype: int, data: bytes, wirelen: int, interface: int = 0) -> None:
+        """Analyse one frame."""
+        pkt = self.decoder.decode(ts, linktype, data, wirelen, interface)
+        self.packets += 1
+        self.bytes += wirelen
+        self.link_types[linktype_name(linktype)] += 1
+        if self.first_ts is None or ts < self.first_ts:
+            self.first_ts = ts
+        if self.last_ts is None or ts > self.last_ts:
+            self.last_ts = ts
+        for name in set(pkt.layers):
+            self.protocols[name] += 1
+        if pkt.malformed is not None:
+            self._weird(ts, None, pkt.malformed, "")
+        proto = pkt.proto
+        if pkt.payload_end == 0 or proto not in (TCP, UDP, ICMP, ICMPV6):
+            return  # no transport header decoded
+        if self.flows.due(ts):
+            self._expire(ts)
+        flow, from_orig, evicted = self.flows.find(pkt)
+        for old in evicted:
+            self._close_flow(old, ts)
+        if flow.orig_pkts == 0 and flow.resp_pkts == 0:
+            self._new_flow(flow, pkt)
+        flow.update(pkt, from_orig)
+        pkt.flow = flow
+        if proto == TCP:
+            if flow.reassembler is not None or (pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES):
+                self._tcp(flow, pkt, from_orig)
+        elif proto == UDP:
+            parser = registry.DATAGRAM_PARSERS.get(flow.service or "")
+            if parser is not None:
+                self._datagram(parser, pkt, flow)
+        else:
+            icmp_parser = registry.ICMP_PARSERS.get(proto)
+            if icmp_parser is not None:
+                self._datagram(icmp_parser, pkt, flow)
+
+    # -- flows --
+
+    def _new_flow(self, flow: Flow, pkt: Packet) -> None:
+        if flow.proto == UDP:
+            svc = registry.UDP_SERVICES.get(flow.resp_port) or registry.UDP_SERVICES.get(flow.orig_port)
+            if svc:
+                flow.service, flow.service_how = svc, "port"
+        elif flow.proto == TCP and self._expected:
+            exp = self._expected.pop((flow.resp_h, flow.resp_port), None)
+            if exp is None:  # active FTP: the announced side connects out
+                exp = self._expected.pop((flow.orig_h, flow.orig_port), None)
+            if exp is not None:
+                flow.service, flow.service_how, flow.parent_uid = exp.service, "expected", exp.parent_uid
+                self._attach(flow, exp.service)
+
+    def _attach(self, flow: Flow, service: str) -> None:
+        factory = registry.STREAM_DISSECTORS.get(service)
+        if factory is None:
+            return
+        flow.dissector = factory(flow)
+        flow.reassembler = TcpReassembler()
+        if flow.isn_orig is not None:
+            flow.reassembler.segment(True, flow.isn_orig, b"", 0x02)
+        if flow.isn_resp is not None:
+            flow.reassembler.segment(False, flow.isn_resp, b"", 0x02)
+
+    def _tcp(self, flow: Flow, pkt: Packet, from_orig: bool) -> None:
+        if flow.reassembler is None:
+            flow.classify_tries += 1
+            payload = pkt.payload
+            proposed = port_service(flow.orig_port, flow.resp_port)
+            service, how = classify(proposed, payload, from_orig)
+            if service is None:
+                return
+            flow.service, flow.service_how = service, how
+            self._attach(flow, service)
+            if flow.reassembler is None:
+                flow.classify_tries = CLASSIFY_TRIES  # labelled, but nobody dissects it
+                return
+        try:
+            deliveries = flow.reassembler.segment(from_orig, pkt.seq, pkt.payload, pkt.tcp_flags)
+        except Malformed as exc:
+            self._weird(pkt.ts, flow.uid, exc.reason, exc.detail)
+            return
+        self._deliver(flow, ((from_orig, d) for d in deliveries), pkt.ts)
+
+    def _deliver(self, flow: Flow, deliveries: Iterable[tuple[bool, bytes | Gap]], ts: float) -> None:
+        dissector = flow.dissector
+        for from_orig, item in deliveries:
+            if dissector is None:
+                return
+            try:
+                if isinstance(item, Gap):
+                    events = dissector.gap(item.size, from_orig, ts)
+                else:
+                    events = dissector.feed(item, from_orig, ts)
+            except Malformed as exc:
+                self._weird(ts, flow.uid, exc.reason, exc.detail)
+                flow.dissector = dissector = None
+                flow.reassembler = None
+                return
+            self._route(events)
+
+    def _datagram(self, parser: Callable[[bytes, Packet], list[Any]], pkt: Packet, flow: Flow) -> None:
+        try:
+            events = parser(pkt.payload, pkt)
+        except Malformed as exc:
+            self._weird(pkt.ts, flow.uid, exc.reason, exc.detail)
+            return
+        self._route(events)
+
+    def _close_flow(self, flow: Flow, now: float) -> None:
+        missed = 0
+        if flow.reassembler is not None:
+            self._deliver(flow, flow.reassembler.flush(), flow.last_ts)
+            if flow.reassembler is not None:
+                missed = flow.reassembler.client.missed_bytes + flow.reassembler.server.missed_bytes
+        if flow.dissector is not None:
+            try:
+                self._route(flow.dissector.close(flow.last_ts))
+            except Malformed as exc:
+                self._weird(flow.last_ts, flow.uid, exc.reason, exc.detail)
+        flow.dissector = flow.reassembler = None
+        self._route(
+            [
+                ConnRecord(
+                    ts=flow.first_ts,
+                    uid=flow.uid,
+                    orig_h=flow.orig_h,
+                    orig_p=flow.orig_port,
+                    resp_h=flow.resp_h,
+                    resp_p=flow.resp_port,
+                    proto=flow.proto_name,
+                    service=flow.service,
+                    service_how=flow.service_how,
+                    duration=flow.duration,
+                    orig_bytes=flow.orig_bytes,
+                    resp_bytes=flow.resp_bytes,
+                    conn_state=flow.conn_state,
+                    missed_bytes=missed,
+                    history=flow.history,
+                    orig_pkts=flow.orig_pkts,
+                    orig_ip_bytes=flow.orig_ip_bytes,
+                    resp_pkts=flow.resp_pkts,
+                    resp_ip_bytes=flow.resp_ip_bytes,
+                    parent_uid=flow.parent_uid,
+                )
+            ]
+        )
+
+    def _expire(self, now: float) -> None:
+        for flow in self.flows.sweep(now):
+            self._close_flow(flow, now)
+        for tracker in self.trackers:
+            tracker.expire(now)
+        stale = [k for k, e in self._expected.items() if now - e.ts > EXPECTATION_TIMEOUT]
+        for k in stale:
+            del self._expected[k]
+
+    def end_of_input(self) -> None:
+        """Close every live flow (end of a file or of a live capture)."""
+        now = self.last_ts or 0.0
+        for flow in self.flows.drain():
+            self._close_flow(flow, now)
+
+    # -- events --
+
+    def _route(self, events: list[Any]) -> None:
+        for event in events:
+            if isinstance(event, ExpectedConnection):
+                self._expect(event)
+                continue
+            for tracker in self._routes.get(type(event), ()):
+                tracker.handle(event)
+
+    def _expect(self, exp: ExpectedConnection) -> None:
+        if len(self._expected) >= MAX_EXPECTATIONS:
+            del self._expected[next(iter(self._expected))]
+        self._expected[(exp.resp_h, exp.resp_p)] = exp
+
+    def _weird(self, ts: float, uid: str | None, name: str, detail: str) -> None:
+        self.malformed[name] += 1
+        if len(self.weirds) < MAX_WEIRDS:
+            self.weirds.append(Weird(ts, uid, name, detail))
+
+    # -- output --
+
+    def summary(self) -> Summary:
+        """Finish every tracker and assemble the Summary (call once, after end_of_input)."""
+        sections: dict[str, Any] = {}
+        for tracker in self.trackers:
+            sections.update(tracker.finish())
+        return Summary.build(self, sections)
+
+
+def analyze(
+    paths: list[str], progress: Callable[[int, int | None], None] | None = None
+) -> tuple[Summary, list[FileStats]]:
+    """Analyse capture files in order; returns the summary and per-file stats (with any errors)."""
+    pipe = Pipeline()
+    stats = [pipe.run_file(p, progress) for p in paths]
+    return pipe.summary(), stats
+
+
+__all__ = ["FileStats", "Pipeline", "Weird", "analyze", "ip_text"]

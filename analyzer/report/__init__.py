@@ -1,0 +1,1 @@
+"""Rendering a Summary: terminal tables, JSON (and, later, JSON lines, CSV, Markdown, HTML)."""

@@ -1,0 +1,1 @@
+"""One module per summary section: `tables(section) -> list[Table]` for the terminal report."""

@@ -1,0 +1,94 @@
+"""The Summary: everything one run found, as a versioned, JSON-ready object.
+
+The core sections (capture, protocols, flows, malformed) are fixed by the schema
+`pcap-analyzer/summary/1`; every tracker adds its own sections beside them (icmp, ndp, dns, ...).
+Key names are a public contract: keep them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from analyzer.records import to_jsonable
+
+if TYPE_CHECKING:
+    from analyzer.pipeline import Pipeline
+
+SCHEMA = "pcap-analyzer/summary/1"
+CORE_SECTIONS = ("capture", "protocols", "flows", "malformed")
+
+
+@dataclass(slots=True)
+class Summary:
+    """A finished analysis: the core sections plus one section per protocol area."""
+
+    capture: dict[str, Any]
+    protocols: dict[str, int]
+    malformed: dict[str, int]
+    sections: dict[str, Any] = field(default_factory=dict)
+    weirds: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, pipe: Pipeline, sections: dict[str, Any]) -> Summary:
+        files = [
+            {
+                "path": f.path,
+                "format": f.format,
+                "byte_order": f.byte_order,
+                "compressed": f.compressed,
+                "packets": f.packets,
+                "bytes": f.bytes,
+                "first_ts": f.first_ts,
+                "last_ts": f.last_ts,
+                "duration": (f.last_ts - f.first_ts)
+                if f.first_ts is not None and f.last_ts is not None
+                else 0.0,
+                "link_types": dict(f.link_types),
+                "error": f.error,
+                "error_offset": f.error_offset,
+            }
+            for f in pipe.files
+        ]
+        capture = {
+            "files": files,
+            "packets": pipe.packets,
+            "bytes": pipe.bytes,
+            "first_ts": pipe.first_ts,
+            "last_ts": pipe.last_ts,
+            "duration": (pipe.last_ts - pipe.first_ts) if pipe.first_ts is not None and pipe.last_ts else 0.0,
+            "link_types": dict(pipe.link_types.most_common()),
+        }
+        fr = pipe.decoder.fragments
+        sections.setdefault("flows", {})
+        sections["flows"]["evicted"] = pipe.flows.evicted
+        sections["ip_fragments"] = {
+            "reassembled": fr.reassembled,
+            "expired": fr.expired,
+            "evicted": fr.evicted,
+            "overlaps": fr.overlaps,
+            "incomplete_at_end": fr.pending,
+        }
+        weirds = [{"ts": w.ts, "uid": w.uid, "name": w.name, "addl": w.detail} for w in pipe.weirds]
+        return cls(
+            capture=capture,
+            protocols=dict(pipe.protocols.most_common()),
+            malformed=dict(pipe.malformed.most_common()),
+            sections=sections,
+            weirds=weirds,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schema": SCHEMA,
+            "capture": self.capture,
+            "protocols": self.protocols,
+            "flows": self.sections.get("flows", {}),
+            "malformed": self.malformed,
+        }
+        for name, section in self.sections.items():
+            if name not in out:
+                out[name] = section
+        out["weird"] = self.weirds
+        result: dict[str, Any] = to_jsonable(out)
+        return result

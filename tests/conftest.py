@@ -1,0 +1,9 @@
+"""Shared pytest configuration."""
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile("ci")
