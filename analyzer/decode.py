@@ -21,6 +21,7 @@ the layers decoded so far and `malformed` names the reason. Nothing raises out o
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import socket
 import struct
@@ -183,17 +184,20 @@ def mac_text(raw: bytes) -> str:
 class _PendingDatagram:
     first_ts: float
     header: bytes  # the IP header (of the first fragment) to put back in front of the payload
-    pieces: dict[int, bytes]  # fragment offset (bytes) -> data; first piece at an offset wins
+    starts: list[int]  # sorted offsets of the held pieces; pieces never overlap
+    pieces: dict[int, bytes]  # fragment offset (bytes) -> data not covered by an earlier piece
     total: int  # payload length once the last fragment is seen, else -1
-    held: int
+    held: int  # bytes held in pieces
 
 
 class FragmentReassembler:
     """Theory of operation: fragments are keyed by (version, src, dst, id, proto). Each datagram
-    collects pieces by offset (first arrival wins on overlap, later overlapping data is counted as
-    `overlaps`). When the last fragment has been seen and the pieces cover 0..total without a hole,
-    the datagram is complete. Incomplete datagrams expire after FRAGMENT_TIMEOUT of packet time, and
-    the oldest are evicted when MAX_FRAGMENTED_DATAGRAMS or MAX_FRAGMENT_BYTES is reached."""
+    collects pieces by offset; a new fragment is trimmed against the pieces already held, so the
+    first arrival wins on overlap and a fragment whose overlapping bytes differ is counted once in
+    `overlaps`. Pieces never overlap and never reach past the end announced by the last fragment,
+    so the datagram is complete exactly when the bytes held equal that end. Incomplete datagrams
+    expire after FRAGMENT_TIMEOUT of packet time, and the oldest are evicted when
+    MAX_FRAGMENTED_DATAGRAMS or MAX_FRAGMENT_BYTES is reached."""
 
     def __init__(self) -> None:
         self._pending: dict[tuple[object, ...], _PendingDatagram] = {}
@@ -212,43 +216,74 @@ class FragmentReassembler:
         self._expire(ts)
         dg = self._pending.get(key)
         if dg is None:
-            while self._pending and (
-                len(self._pending) >= MAX_FRAGMENTED_DATAGRAMS or self._held + len(data) > MAX_FRAGMENT_BYTES
-            ):
+            while self._pending and len(self._pending) >= MAX_FRAGMENTED_DATAGRAMS:
                 self._drop(next(iter(self._pending)))
                 self.evicted += 1
-            dg = _PendingDatagram(ts, header, {}, -1, 0)
+            dg = _PendingDatagram(ts, header, [], {}, -1, 0)
             self._pending[key] = dg
+        while self._held + len(data) > MAX_FRAGMENT_BYTES and next(iter(self._pending)) != key:
+            self._drop(next(iter(self._pending)))
+            self.evicted += 1
         if offset == 0:
             dg.header = header
-        if offset in dg.pieces:
-            if dg.pieces[offset] != data[: len(dg.pieces[offset])]:
-                self.overlaps += 1
-        else:
-            dg.pieces[offset] = data
-            dg.held += len(data)
-            self._held += len(data)
         if not more:
             dg.total = offset + len(data)
-        if dg.total < 0:
-            return None
-        buf = bytearray(dg.total)
-        covered = 0
-        for off in sorted(dg.pieces):
-            piece = dg.pieces[off]
-            if off > covered:
-                return None  # a hole remains
-            end = min(off + len(piece), dg.total)
-            if end > covered:
-                if off < covered and piece[: covered - off] != bytes(buf[off:covered]):
-                    self.overlaps += 1
-                buf[covered:end] = piece[covered - off : end - off]
-                covered = end
-        if covered < dg.total:
+            self._cut(dg, dg.total)
+        elif dg.total >= 0:
+            data = data[: max(0, dg.total - offset)]
+        if self._store(dg, offset, data):
+            self.overlaps += 1
+        if dg.total < 0 or dg.held < dg.total:
             return None
         self._drop(key)
         self.reassembled += 1
-        return dg.header + bytes(buf)
+        return dg.header + b"".join(dg.pieces[off] for off in dg.starts)
+
+    def _store(self, dg: _PendingDatagram, offset: int, data: bytes) -> bool:
+        """Hold the parts of `data` no piece covers yet; True when a covered byte differs."""
+        end = offset + len(data)
+        starts, pieces = dg.starts, dg.pieces
+        conflict = False
+        pos = offset
+        fresh: list[tuple[int, bytes]] = []
+        i = max(0, bisect.bisect_right(starts, offset) - 1)
+        while i < len(starts) and starts[i] < end:
+            start = starts[i]
+            piece = pieces[start]
+            stop = min(start + len(piece), end)
+            if stop > pos:
+                if start > pos:
+                    fresh.append((pos, data[pos - offset : start - offset]))
+                    pos = start
+                if piece[pos - start : stop - start] != data[pos - offset : stop - offset]:
+                    conflict = True
+                pos = stop
+            i += 1
+        if pos < end:
+            fresh.append((pos, data[pos - offset :]))
+        for start, chunk in fresh:
+            bisect.insort(starts, start)
+            pieces[start] = chunk
+            dg.held += len(chunk)
+            self._held += len(chunk)
+        return conflict
+
+    def _cut(self, dg: _PendingDatagram, total: int) -> None:
+        """Drop held bytes past `total` (the end announced by the last fragment)."""
+        i = bisect.bisect_left(dg.starts, total)
+        for start in dg.starts[i:]:
+            self._release(dg, len(dg.pieces.pop(start)))
+        del dg.starts[i:]
+        if i:
+            start = dg.starts[i - 1]
+            piece = dg.pieces[start]
+            if start + len(piece) > total:
+                dg.pieces[start] = piece[: total - start]
+                self._release(dg, start + len(piece) - total)
+
+    def _release(self, dg: _PendingDatagram, size: int) -> None:
+        dg.held -= size
+        self._held -= size
 
     def _drop(self, key: tuple[object, ...]) -> None:
         dg = self._pending.pop(key)
@@ -397,7 +432,9 @@ class Decoder:
         else:
             # Ethernet pseudowire with control word (first nibble 0), as tshark guesses.
             if version == 0 and len(data) >= off + 4 + 14:
-                self._ethernet(pkt, data, off + 4, depth)
+                if depth + 1 > MAX_ENCAPSULATION_DEPTH:
+                    raise Malformed("ip.too_deep", f"more than {MAX_ENCAPSULATION_DEPTH} nested tunnels")
+                self._ethernet(pkt, data, off + 4, depth + 1)
 
     def _pppoe_session(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
         if len(data) < off + 8:
@@ -520,7 +557,9 @@ class Decoder:
             )
             if whole is None:
                 return
-            # Continue with the reassembled datagram as this packet's data.
+            # Continue with the reassembled datagram as this packet's data. Its header is the first
+            # fragment's, whose options (and so length) may differ from this fragment's.
+            ihl = (whole[0] & 0x0F) * 4
             whole = _with_ipv4_total(whole, ihl)
             pkt.data = data = whole
             off, end = 0, len(whole)
@@ -542,7 +581,7 @@ class Decoder:
             end = len(data)
         end = min(end, len(data))
         off += 40
-        for _ in range(MAX_IPV6_EXT_HEADERS):
+        for _ in range(MAX_IPV6_EXT_HEADERS + 1):  # the last round only finds the upper layer
             if nxt in (0, 43, 60, 51):  # hop-by-hop, routing, destination options, AH
                 if end < off + 8:
                     raise Malformed("ipv6.ext_truncated", f"header {nxt}")

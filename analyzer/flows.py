@@ -249,7 +249,8 @@ class FlowTable:
         self.created = 0
         self.evicted = 0
         self.expired = 0
-        self._next_sweep: float | None = None
+        self.next_sweep = float("-inf")
+        """Packet time of the next idle sweep (-inf until the first packet)."""
 
     def __len__(self) -> int:
         return len(self._flows)
@@ -280,14 +281,14 @@ class FlowTable:
 
     def due(self, now: float) -> bool:
         """True when an idle sweep is due at packet time `now`."""
-        if self._next_sweep is None:
-            self._next_sweep = now + SWEEP_INTERVAL
+        if self.next_sweep == float("-inf"):
+            self.next_sweep = now + SWEEP_INTERVAL
             return False
-        return now >= self._next_sweep
+        return now >= self.next_sweep
 
     def sweep(self, now: float) -> list[Flow]:
         """Remove and return flows idle for longer than their timeout."""
-        self._next_sweep = now + SWEEP_INTERVAL
+        self.next_sweep = now + SWEEP_INTERVAL
         done = [
             f
             for f in self._flows.values()

@@ -49,6 +49,7 @@ CLASSIFY_TRIES = 2
 """First payloads (one per direction) looked at before a TCP flow is left unclassified."""
 PROGRESS_EVERY = 65536
 """Frames between two progress callbacks."""
+_FAST_LAYERS = ["eth", "ipv4", "tcp"]
 
 
 @dataclass(slots=True)
@@ -94,6 +95,12 @@ class Pipeline:
         self.last_ts: float | None = None
         self.files: list[FileStats] = []
         self._expected: dict[tuple[str, int], ExpectedConnection] = {}
+        self._fast: dict[bytes, tuple[Flow, bool]] = {}
+        """Fast path: addresses+ports bytes of an Ethernet/IPv4/TCP frame -> (flow, from_orig), for
+        live flows nobody dissects. At most two entries per live flow, removed when the flow ends."""
+        self._linktype_names: dict[int, str] = {}
+        self._file_first: float | None = None
+        self._file_last: float | None = None
         ctx = TrackerContext(lookup_flow=self.flows.lookup)
         self.trackers = [cls(ctx) for cls in registry.TRACKERS]
         self._routes: dict[type, list[Any]] = {}
@@ -107,54 +114,102 @@ class Pipeline:
         """Analyse one capture file; a CaptureError is recorded on the returned FileStats."""
         stats = FileStats(path)
         self.files.append(stats)
+        packets0, bytes0, links0 = self.packets, self.bytes, Counter(self.link_types)
+        self._file_first = self._file_last = None
         try:
             with open_capture(path) as reader:
                 stats.format = reader.info.format
                 stats.byte_order = reader.info.byte_order
                 stats.compressed = reader.info.compressed
-                self._run(reader.records(), stats, reader, progress)
+                self._run(reader.records(), reader, progress)
         except CaptureError as exc:
             stats.error, stats.error_offset = exc.message, exc.offset
         self.end_of_input()
+        stats.packets, stats.bytes = self.packets - packets0, self.bytes - bytes0
+        stats.link_types = self.link_types - links0
+        stats.first_ts, stats.last_ts = self._file_first, self._file_last
         return stats
 
     def _run(
         self,
         records: Iterable[tuple[float, int, bytes, int, int]],
-        stats: FileStats,
         reader: Any,
         progress: Callable[[int, int | None], None] | None,
     ) -> None:
+        """The hot loop. Frames of flows that no dissector wants take a fast path: an untagged
+        Ethernet/IPv4/TCP frame whose direction is in `_fast`, carrying no SYN/FIN/RST, whose history
+        letter is already recorded, in time order, before the next expiry sweep, only updates its
+        flow's counters. Everything else goes through `process`."""
         process = self.process
-        names: dict[int, str] = {}
-        n = 0
-        for ts, linktype, data, wirelen, iface in records:
-            process(ts, linktype, data, wirelen, iface)
-            n += 1
-            stats.bytes += wirelen
-            name = names.get(linktype)
-            if name is None:
-                name = names[linktype] = linktype_name(linktype)
-            stats.link_types[name] += 1
-            if stats.first_ts is None or ts < stats.first_ts:
-                stats.first_ts = ts
-            if stats.last_ts is None or ts > stats.last_ts:
-                stats.last_ts = ts
-            if progress is not None and n % PROGRESS_EVERY == 0:
-                progress(reader.bytes_consumed, reader.total_bytes)
-            stats.packets = n
-        stats.packets = n
+        fast = self._fast
+        flows = self.flows
+        n = fast_n = fast_bytes = 0
+        try:
+            for ts, linktype, data, wirelen, iface in records:
+                n += 1
+                if progress is not None and n % PROGRESS_EVERY == 0:
+                    progress(reader.bytes_consumed, reader.total_bytes)
+                if linktype == 1 and fast:
+                    entry = fast.get(data[26:38])
+                    if (
+                        entry is not None
+                        and data[12:15] == b"\x08\x00\x45"
+                        and data[23] == 6
+                        and not data[20] & 0x3F
+                        and not data[21]
+                        and not data[47] & 0x07
+                        and self._file_last is not None
+                        and self._file_last <= ts < flows.next_sweep
+                    ):
+                        flow, from_orig = entry
+                        total = (data[16] << 8) | data[17]
+                        plen = total - 20 - (data[46] >> 4) * 4
+                        if plen >= 0 and 14 + total <= len(data) and data[46] >= 0x50:
+                            if from_orig:
+                                if ("D" if plen else "A") in flow.history:
+                                    flow.orig_pkts += 1
+                                    flow.orig_bytes += plen
+                                    flow.orig_ip_bytes += wirelen
+                                    flow.last_ts = self._file_last = ts
+                                    fast_n += 1
+                                    fast_bytes += wirelen
+                                    continue
+                            elif ("d" if plen else "a") in flow.history:
+                                flow.resp_pkts += 1
+                                flow.resp_bytes += plen
+                                flow.resp_ip_bytes += wirelen
+                                flow.last_ts = self._file_last = ts
+                                fast_n += 1
+                                fast_bytes += wirelen
+                                continue
+                process(ts, linktype, data, wirelen, iface)
+        finally:
+            if fast_n:
+                self.packets += fast_n
+                self.bytes += fast_bytes
+                self.link_types["EN10MB"] += fast_n
+                for name in ("eth", "ipv4", "tcp"):
+                    self.protocols[name] += fast_n
+                if self.last_ts is None or (self._file_last is not None and self._file_last > self.last_ts):
+                    self.last_ts = self._file_last
 
     def process(self, ts: float, linktype: int, data: bytes, wirelen: int, interface: int = 0) -> None:
         """Analyse one frame."""
         pkt = self.decoder.decode(ts, linktype, data, wirelen, interface)
         self.packets += 1
         self.bytes += wirelen
-        self.link_types[linktype_name(linktype)] += 1
+        name = self._linktype_names.get(linktype)
+        if name is None:
+            name = self._linktype_names[linktype] = linktype_name(linktype)
+        self.link_types[name] += 1
         if self.first_ts is None or ts < self.first_ts:
             self.first_ts = ts
         if self.last_ts is None or ts > self.last_ts:
             self.last_ts = ts
+        if self._file_first is None or ts < self._file_first:
+            self._file_first = ts
+        if self._file_last is None or ts > self._file_last:
+            self._file_last = ts
         for name in set(pkt.layers):
             self.protocols[name] += 1
         if pkt.malformed is not None:
@@ -174,6 +229,14 @@ class Pipeline:
         if proto == TCP:
             if flow.reassembler is not None or (pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES):
                 self._tcp(flow, pkt, from_orig)
+            if (
+                flow.reassembler is None
+                and flow.classify_tries >= CLASSIFY_TRIES
+                and linktype == 1
+                and pkt.ip_version == 4
+                and pkt.layers == _FAST_LAYERS
+            ):
+                self._fast[data[26:38]] = (flow, from_orig)
         elif proto == UDP:
             parser = registry.DATAGRAM_PARSERS.get(flow.service or "")
             if parser is not None:
@@ -255,6 +318,10 @@ class Pipeline:
         self._route(events)
 
     def _close_flow(self, flow: Flow, now: float) -> None:
+        if self._fast and flow.proto == TCP and len(flow.orig_ip) == 4:
+            o, r = flow.orig_port.to_bytes(2, "big"), flow.resp_port.to_bytes(2, "big")
+            self._fast.pop(flow.orig_ip + flow.resp_ip + o + r, None)
+            self._fast.pop(flow.resp_ip + flow.orig_ip + r + o, None)
         missed = 0
         if flow.reassembler is not None:
             self._deliver(flow, flow.reassembler.flush(), flow.last_ts)

@@ -269,6 +269,15 @@ def test_pcapng_unknown_interface_and_bad_caplen_are_counted(tmp_path: Path) -> 
     }
 
 
+def test_pcapng_overrunning_option_keeps_interface(tmp_path: Path) -> None:
+    body = struct.pack("<HHI", 105, 0, 0) + option("<", 9, b"\x09") + struct.pack("<HH", 2, 200) + b"eth0"
+    data = shb("<") + block("<", 1, body) + epb("<", 0, 2_500_000_000, b"w")
+    r, frames = read_all(write(tmp_path, data))
+    assert r.skipped == {"pcapng.bad_options": 1}
+    assert r.interfaces == [InterfaceInfo(105, 0, 1e-9, None, 0)]
+    assert frames == [Frame(2.5, 105, b"w", 1, 0)]
+
+
 def test_pcapng_interfaces_reset_at_each_section(tmp_path: Path) -> None:
     data = (
         shb("<") + idb("<", 1) + shb("<") + epb("<", 0, 1, b"orphan") + idb("<", 228) + epb("<", 0, 1, b"v4")

@@ -26,7 +26,7 @@ never means two different interfaces.
 
 Timestamps are float seconds since the epoch. pcapng ticks are divided by an exact integer divisor
 (10**n or 2**n) so the division rounds once. A Simple Packet Block has no timestamp: it gets the
-timestamp of the previous packet of its section (0.0 if none) so packet time never jumps back to 1970.
+timestamp of the previous packet in the file (0.0 if none) so packet time never jumps back to 1970.
 
 Errors
 ------
