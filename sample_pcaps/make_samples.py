@@ -27,10 +27,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import ipaddress
+import itertools
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -173,8 +174,9 @@ class Capture:
         self.now_us = max(self.now_us, ts_us)
 
     def emit(self, frame: Packet | bytes, gap_us: int = 0) -> bytes:
-        """Append a frame `gap_us` after the previous one; return its bytes."""
-        self.now_us += gap_us
+        """Append a frame `gap_us` after the previous one (the first opens the window); return its bytes."""
+        if self.frames:
+            self.now_us += gap_us
         if self.frames and self.now_us <= self.frames[-1][0]:
             self.now_us = self.frames[-1][0] + 1
         data = bytes(frame)
@@ -243,13 +245,22 @@ class _Side:
 
 
 SYN_OPTIONS = [("MSS", MSS), ("NOP", None), ("WScale", 7), ("NOP", None), ("NOP", None), ("SAckOK", b"")]
-SYN_OPTIONS_V6 = [("MSS", MSS - 20), ("NOP", None), ("WScale", 7), ("NOP", None), ("NOP", None), ("SAckOK", b"")]
+SYN_OPTIONS_V6 = [
+    ("MSS", MSS - 20),
+    ("NOP", None),
+    ("WScale", 7),
+    ("NOP", None),
+    ("NOP", None),
+    ("SAckOK", b""),
+]
 
 
 class TcpConv:
     """A TCP conversation with correct seq/ack numbers; data is cut at the requested offsets."""
 
-    def __init__(self, cap: Capture, client: Host, cport: int, server: Host, sport: int, isn_c: int, isn_s: int):
+    def __init__(
+        self, cap: Capture, client: Host, cport: int, server: Host, sport: int, isn_c: int, isn_s: int
+    ):
         self.cap = cap
         self.c = _Side(client, cport, isn_c, 502)
         self.s = _Side(server, sport, isn_s, 509)
@@ -311,13 +322,15 @@ class TcpConv:
         limit = mss or (MSS - 20 if self.v6 else MSS)
         bounds = sorted({0, len(data), *[c for c in cuts if 0 < c < len(data)]})
         pieces: list[bytes] = []
-        for lo, hi in zip(bounds, bounds[1:], strict=False):
+        for lo, hi in itertools.pairwise(bounds):
             for start in range(lo, hi, limit):
                 pieces.append(data[start : min(hi, start + limit)])
         frames = []
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
-            frames.append(self.seg(from_client, "PA" if last else "A", piece, gap_us=gap_us if i == 0 else None))
+            frames.append(
+                self.seg(from_client, "PA" if last else "A", piece, gap_us=gap_us if i == 0 else None)
+            )
         if ack:
             self.seg(not from_client, "A")
         return frames
@@ -374,6 +387,24 @@ def ip_part(frame: bytes) -> bytes:
     return frame[14:]
 
 
+def upload_request(host: str, size: int) -> bytes:
+    """An HTTP POST of exactly `size` bytes (a one-segment bulk upload that trips path MTU limits)."""
+    head = (
+        f"POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: {{}}\r\n\r\n"
+    )
+    for body_len in range(size, 0, -1):
+        request = head.format(body_len).encode()
+        if len(request) + body_len == size:
+            lines = b"".join(
+                f"upload line {i:03d}: ABCDEFGHIJKLMNOPQRSTUVWXYZ\n".encode() for i in range(size // 30 + 1)
+            )
+            return request + lines[:body_len]
+    raise ValueError(size)
+
+
+UPLOAD_RESPONSE = b"HTTP/1.1 204 No Content\r\nServer: example-httpd/2.4\r\n\r\n"
+
+
 def build_icmp(area: int) -> Capture:
     """Echo pairs, Destination Unreachable codes, Time Exceeded, truncated quotes; ICMPv6 likewise."""
     cap = Capture(ts_s(area))
@@ -383,7 +414,7 @@ def build_icmp(area: int) -> Capture:
     hop2 = remote("198.51.100.1", 63)
 
     # Echo request/reply pairs (id 0x1d2e, seq 1..3) and one request nobody answers.
-    ping_data = bytes(range(0x10, 0x10 + 48))
+    ping_data = bytes(range(0x10, 0x10 + 32))
     for dst, ident in ((web, 0x1D2E), (far, 0x1D2F)):
         for seq in (1, 2, 3):
             emit_icmp4(cap, CLIENT, dst, icmp4(8, 0, struct.pack("!HH", ident, seq), ping_data), 1_000_000)
@@ -393,7 +424,9 @@ def build_icmp(area: int) -> Capture:
     )
 
     # 3/0 network unreachable from the router, quoting IP header + 8 bytes (RFC 792 minimum).
-    probe = udp(cap, CLIENT, remote("198.51.100.200"), 40001, 53, dns_query(0x5101, "www.example.net", 1), 900_000)
+    probe = udp(
+        cap, CLIENT, remote("198.51.100.200"), 40001, 53, dns_query(0x5101, "www.example.net", 1), 900_000
+    )
     emit_icmp4(cap, ROUTER, CLIENT, icmp4(3, 0, b"\0\0\0\0", ip_part(probe)[:28]), 400)
 
     # 3/1 host unreachable, quoting the whole (small) datagram as Linux does.
@@ -405,14 +438,14 @@ def build_icmp(area: int) -> Capture:
     emit_icmp4(cap, dns_far, CLIENT, icmp4(3, 3, b"\0\0\0\0", ip_part(probe)), 24_000)
 
     # 3/4 fragmentation needed (next-hop MTU 1400) during a TCP bulk upload: path MTU discovery.
-    conv = TcpConv(cap, CLIENT, 50410, web, 443, 0x1A2B0000, 0x5C6D0000)
+    conv = TcpConv(cap, CLIENT, 50410, web, 80, 0x1A2B0000, 0x5C6D0000)
     conv.open()
-    upload = blob("icmp/pmtud-upload", 1500)
+    upload = upload_request("www.example.com", MSS)
     big = conv.send(True, upload)
     emit_icmp4(cap, ROUTER, CLIENT, icmp4(3, 4, struct.pack("!HH", 0, 1400), ip_part(big[0])[:28]), 300)
     conv.c.seq -= len(upload)
     conv.send(True, upload, mss=1360, gap_us=400)
-    conv.send(False, blob("icmp/pmtud-reply", 120))
+    conv.send(False, UPLOAD_RESPONSE)
     conv.close()
 
     # 3/13 communication administratively prohibited: a SYN to port 25 refused by the router's filter.
@@ -425,11 +458,14 @@ def build_icmp(area: int) -> Capture:
     for ttl, responder in ((1, ROUTER), (2, hop2), (3, web)):
         probe_ip = IP(src=CLIENT.ip, dst=web.ip, ttl=ttl, id=cap.ipid(CLIENT), flags=0)
         probe = cap.emit(
-            Ether(src=CLIENT.mac, dst=ROUTER_MAC) / probe_ip / UDP(sport=43210, dport=33433 + ttl) / Raw(b"@" * 32),
+            Ether(src=CLIENT.mac, dst=ROUTER_MAC)
+            / probe_ip
+            / UDP(sport=43210, dport=33433 + ttl)
+            / Raw(b"@" * 32),
             500_000,
         )
         quoted = bytearray(ip_part(probe))
-        quoted[8] = 1 if responder is not web else ttl - 2  # TTL as the responder saw it
+        quoted[8] = 1  # the TTL the responder saw: it expired there (or was about to)
         quoted[10:12] = b"\0\0"
         quoted[10:12] = struct.pack("!H", inet_checksum(bytes(quoted[:20])))
         if responder is web:
@@ -439,13 +475,13 @@ def build_icmp(area: int) -> Capture:
 
     # 11/1 fragment reassembly time exceeded, quoting a first fragment's header + 8 bytes.
     frag_ip = IP(src=far.ip, dst=CLIENT.ip, ttl=52, id=0x4242, flags="MF", frag=0, proto=17)
-    frag = cap.emit(Ether(src=ROUTER_MAC, dst=CLIENT.mac) / frag_ip / Raw(blob("icmp/frag", 512)), 800_000)
+    frag = cap.emit(Ether(src=ROUTER_MAC, dst=CLIENT.mac) / frag_ip / Raw(blob("icmp/frag", 256)), 800_000)
     emit_icmp4(cap, CLIENT, far, icmp4(11, 1, b"\0\0\0\0", ip_part(frag)[:28]), 30_000_000)
 
     # Truncated quotes: IP header + only 4 transport bytes; and only the first 8 bytes of an IP header.
-    probe = udp(cap, CLIENT, dns_far, 40004, 5353, b"\0" * 12, 700_000)
+    probe = udp(cap, CLIENT, dns_far, 40004, 514, b"<14>Mar  1 10:00:45 host app: hello", 700_000)
     emit_icmp4(cap, dns_far, CLIENT, icmp4(3, 3, b"\0\0\0\0", ip_part(probe)[:24]), 24_000)
-    probe = udp(cap, CLIENT, remote("203.0.113.78"), 40005, 161, b"\x30\x00", 700_000)
+    probe = udp(cap, CLIENT, remote("203.0.113.78"), 40005, 69, b"\x00\x01boot.cfg\x00octet\x00", 700_000)
     emit_icmp4(cap, ROUTER, CLIENT, icmp4(3, 1, b"\0\0\0\0", ip_part(probe)[:8]), 3_000_000)
 
     build_icmp6(cap)
@@ -461,13 +497,21 @@ def build_icmp6(cap: Capture) -> None:
     """ICMPv6 echo, Destination Unreachable 0/1/3/4, Packet Too Big, Time Exceeded."""
     far6 = Host(ROUTER_MAC, "2001:db8:2::20", 60)
     dns6 = Host(ROUTER_MAC, "2001:db8:2::53", 60)
-    data = bytes(range(0x20, 0x20 + 56))
+    data = bytes(range(0x20, 0x20 + 32))
     for seq in (1, 2):
         emit_icmp6(cap, C6, far6, ICMPv6EchoRequest(id=0x6E01, seq=seq, data=data), 1_000_000)
         emit_icmp6(cap, far6, C6, ICMPv6EchoReply(id=0x6E01, seq=seq, data=data), 21_000)
 
     # 1/0 no route to destination (quoting UDP).
-    probe = udp(cap, C6, Host(ROUTER_MAC, "2001:db8:ffff::1"), 41001, 53, dns_query(0x6101, "example.com", 28), 800_000)
+    probe = udp(
+        cap,
+        C6,
+        Host(ROUTER_MAC, "2001:db8:ffff::1"),
+        41001,
+        53,
+        dns_query(0x6101, "example.com", 28),
+        800_000,
+    )
     emit_icmp6(cap, R6_GLOBAL, C6, ICMPv6DestUnreach(code=0) / Raw(ip_part(probe)), 300)
 
     # 1/1 administratively prohibited (quoting a TCP SYN).
@@ -485,14 +529,14 @@ def build_icmp6(cap: Capture) -> None:
     emit_icmp6(cap, dns6, C6, ICMPv6DestUnreach(code=4) / Raw(ip_part(probe)), 20_000)
 
     # 2/0 Packet Too Big (MTU 1280) in a TCP upload; the quote is cut so the error fits in 1280 bytes.
-    conv = TcpConv(cap, C6, 51003, far6, 443, 0x3C4F0000, 0x7D8E0000)
+    conv = TcpConv(cap, C6, 51003, far6, 80, 0x3C4F0000, 0x7D8E0000)
     conv.open()
-    upload = blob("icmp6/ptb-upload", 1400)
+    upload = upload_request("www.example.net", 1300)
     big = conv.send(True, upload)
     emit_icmp6(cap, R6_GLOBAL, C6, ICMPv6PacketTooBig(mtu=1280) / Raw(ip_part(big[0])[: 1280 - 48]), 300)
     conv.c.seq -= len(upload)
     conv.send(True, upload, mss=1280 - 60, gap_us=400)
-    conv.send(False, blob("icmp6/ptb-reply", 90))
+    conv.send(False, UPLOAD_RESPONSE)
     conv.close()
 
     # 3/0 hop limit exceeded in transit (traceroute probe with hop limit 1).
@@ -529,7 +573,7 @@ def mcast6(addr: str) -> Host:
 
 
 def build_ndp(area: int) -> Capture:
-    """RS, two RAs 200 s apart, NS/NA address resolution, DAD (quiet and conflicting), unsolicited NA, Redirect."""
+    """RS, two RAs 200 s apart, NS/NA resolution, DAD (quiet and conflicting), unsolicited NA, Redirect."""
     cap = Capture(ts_s(area))
     all_nodes = mcast6("ff02::1")
     all_routers = mcast6("ff02::2")
@@ -540,7 +584,9 @@ def build_ndp(area: int) -> Capture:
 
     def ra() -> Packet:
         return (
-            ICMPv6ND_RA(chlim=64, M=0, O=1, prf=0, routerlifetime=1800, reachabletime=30000, retranstimer=1000)
+            ICMPv6ND_RA(
+                chlim=64, M=0, O=1, prf=0, routerlifetime=1800, reachabletime=30000, retranstimer=1000
+            )
             / ICMPv6NDOptSrcLLAddr(lladdr=ROUTER_MAC)
             / ICMPv6NDOptMTU(mtu=1500)
             / ICMPv6NDOptPrefixInfo(
@@ -551,14 +597,18 @@ def build_ndp(area: int) -> Capture:
 
     # A host boots: DAD for its link-local address (no answer, so it keeps it), then RS, then the RA.
     dad_ll = C6_LL.ip
-    emit_icmp6(
-        cap, Host(CLIENT.mac, "::", 255), mcast6(solicited_node(dad_ll)), ICMPv6ND_NS(tgt=dad_ll), 0
-    )
+    emit_icmp6(cap, Host(CLIENT.mac, "::", 255), mcast6(solicited_node(dad_ll)), ICMPv6ND_NS(tgt=dad_ll), 0)
     emit_icmp6(cap, C6_LL, all_routers, ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=CLIENT.mac), 1_000_000)
     emit_icmp6(cap, R6_LL, all_nodes, ra(), 4_000)
 
     # DAD for its SLAAC global address: no conflict.
-    emit_icmp6(cap, Host(CLIENT.mac, "::", 255), mcast6(solicited_node(host_a.ip)), ICMPv6ND_NS(tgt=host_a.ip), 300_000)
+    emit_icmp6(
+        cap,
+        Host(CLIENT.mac, "::", 255),
+        mcast6(solicited_node(host_a.ip)),
+        ICMPv6ND_NS(tgt=host_a.ip),
+        300_000,
+    )
 
     # Address resolution: NS to the solicited-node group, solicited NA with the target LL option.
     emit_icmp6(
@@ -569,14 +619,28 @@ def build_ndp(area: int) -> Capture:
         1_500_000,
     )
     emit_icmp6(
-        cap, host_b, host_a, ICMPv6ND_NA(R=0, S=1, O=1, tgt=host_b.ip) / ICMPv6NDOptDstLLAddr(lladdr=host_b_mac), 400
+        cap,
+        host_b,
+        host_a,
+        ICMPv6ND_NA(R=0, S=1, O=1, tgt=host_b.ip) / ICMPv6NDOptDstLLAddr(lladdr=host_b_mac),
+        400,
     )
 
     # A third host probes an address already owned by host B: host B defends it (DAD conflict).
     intruder_mac = "00:00:5e:00:53:30"
-    emit_icmp6(cap, Host(intruder_mac, "::", 255), mcast6(solicited_node(host_b.ip)), ICMPv6ND_NS(tgt=host_b.ip), 2_000_000)
     emit_icmp6(
-        cap, host_b, all_nodes, ICMPv6ND_NA(R=0, S=0, O=1, tgt=host_b.ip) / ICMPv6NDOptDstLLAddr(lladdr=host_b_mac), 600
+        cap,
+        Host(intruder_mac, "::", 255),
+        mcast6(solicited_node(host_b.ip)),
+        ICMPv6ND_NS(tgt=host_b.ip),
+        2_000_000,
+    )
+    emit_icmp6(
+        cap,
+        host_b,
+        all_nodes,
+        ICMPv6ND_NA(R=0, S=0, O=1, tgt=host_b.ip) / ICMPv6NDOptDstLLAddr(lladdr=host_b_mac),
+        600,
     )
 
     # Unsolicited NA: host B announces its link-local address after a NIC change.
@@ -592,7 +656,9 @@ def build_ndp(area: int) -> Capture:
     # Redirect: the router tells host A that fe80::2 is a better first hop for 2001:db8:2::1.
     second_router_mac = "00:00:5e:00:53:02"
     offending = bytes(
-        IPv6(src=host_a.ip, dst="2001:db8:2::1", hlim=63, fl=0) / UDP(sport=45000, dport=53) / Raw(b"\0" * 20)
+        IPv6(src=host_a.ip, dst="2001:db8:2::1", hlim=63, fl=0)
+        / UDP(sport=45000, dport=53)
+        / Raw(dns_query(0x6201, "www.example.org", "AAAA"))
     )
     emit_icmp6(
         cap,
@@ -705,7 +771,9 @@ RDATA_WRITERS: dict[str, Callable[[DnsWriter, Any], None]] = {
 }
 
 
-def dns_flags(*, qr: bool, aa: bool = False, tc: bool = False, rd: bool = True, ra: bool = False, rcode: int = 0) -> int:
+def dns_flags(
+    *, qr: bool, aa: bool = False, tc: bool = False, rd: bool = True, ra: bool = False, rcode: int = 0
+) -> int:
     """DNS header flags word (opcode QUERY)."""
     return (qr << 15) | (aa << 10) | (tc << 9) | (rd << 8) | (ra << 7) | rcode
 
@@ -723,7 +791,9 @@ def dns_message(
     """Encode a whole DNS message; `edns_size` > 0 appends an OPT record."""
     w = DnsWriter()
     extra = 1 if edns_size else 0
-    w.buf += struct.pack("!HHHHHH", ident, flags, len(questions), len(answers), len(authority), len(additional) + extra)
+    w.buf += struct.pack(
+        "!HHHHHH", ident, flags, len(questions), len(answers), len(authority), len(additional) + extra
+    )
     for qname, qtype in questions:
         w.name(qname)
         w.buf += struct.pack("!HH", DNS_TYPES[qtype], qclass)
@@ -750,7 +820,12 @@ def svc_params() -> bytes:
     v4 = ipaddress.IPv4Address("203.0.113.10").packed
     v6 = ipaddress.IPv6Address("2001:db8::10").packed
     return (
-        struct.pack("!HH", 1, len(alpn)) + alpn + struct.pack("!HH", 4, len(v4)) + v4 + struct.pack("!HH", 6, 16) + v6
+        struct.pack("!HH", 1, len(alpn))
+        + alpn
+        + struct.pack("!HH", 4, len(v4))
+        + v4
+        + struct.pack("!HH", 6, 16)
+        + v6
     )
 
 
@@ -795,7 +870,10 @@ def build_dns(area: int) -> Capture:
         0x1003,
         "example.com",
         "NS",
-        [RR("example.com", "NS", "ns1.example.com", 86400), RR("example.com", "NS", "ns2.example.net", 86400)],
+        [
+            RR("example.com", "NS", "ns1.example.com", 86400),
+            RR("example.com", "NS", "ns2.example.net", 86400),
+        ],
         additional=[RR("ns1.example.com", "A", "198.51.100.53", 86400)],
     )
     exchange(
@@ -815,8 +893,14 @@ def build_dns(area: int) -> Capture:
         0x1007,
         "example.com",
         "MX",
-        [RR("example.com", "MX", (10, "mail.example.com")), RR("example.com", "MX", (20, "mail2.example.com"))],
-        additional=[RR("mail.example.com", "A", "203.0.113.25"), RR("mail2.example.com", "A", "198.51.100.25")],
+        [
+            RR("example.com", "MX", (10, "mail.example.com")),
+            RR("example.com", "MX", (20, "mail2.example.com")),
+        ],
+        additional=[
+            RR("mail.example.com", "A", "203.0.113.25"),
+            RR("mail2.example.com", "A", "198.51.100.25"),
+        ],
     )
     exchange(
         0x1008,
@@ -853,14 +937,24 @@ def build_dns(area: int) -> Capture:
     exchange(0x100E, "example.org", "A", server=LAN_DNS2, flags=dns_flags(qr=True, rd=True, rcode=5))
 
     # A query nobody ever answers.
-    udp(cap, CLIENT, remote("198.51.100.54"), next(port), 53, dns_query(0x100F, "lost.example.test", "A"), 700_000)
+    udp(
+        cap,
+        CLIENT,
+        remote("198.51.100.54"),
+        next(port),
+        53,
+        dns_query(0x100F, "lost.example.test", "A"),
+        700_000,
+    )
 
     # A retransmitted query: same id and port one second later, then one answer.
     sport = next(port)
     query = dns_query(0x1010, "slow.example.net", "A")
     udp(cap, CLIENT, LAN_DNS, sport, 53, query, 900_000)
     udp(cap, CLIENT, LAN_DNS, sport, 53, query, 1_000_000)
-    answer = dns_message(0x1010, rd_ra, [("slow.example.net", "A")], [RR("slow.example.net", "A", "198.51.100.99")])
+    answer = dns_message(
+        0x1010, rd_ra, [("slow.example.net", "A")], [RR("slow.example.net", "A", "198.51.100.99")]
+    )
     udp(cap, LAN_DNS, CLIENT, 53, sport, answer, 40_000)
 
     # Iterative resolution: a referral (NS in authority + glue), then an authoritative answer (AA).
@@ -912,13 +1006,17 @@ def build_dns(area: int) -> Capture:
     conv.send(True, framed(dns_query(0x3001, "example.com", "TXT")))
     txt = [RR("example.com", "TXT", [f"record {i:02d}: " + "x" * 80]) for i in range(8)]
     big = framed(dns_message(0x3001, rd_ra, [("example.com", "TXT")], txt))
-    conv.send(False, big, cuts=[1, 301])
+    conv.send(False, big, cuts=[301])
     conv.seg(True, "A")
-    two_queries = framed(dns_query(0x3002, "example.net", "A")) + framed(dns_query(0x3003, "example.net", "AAAA"))
+    two_queries = framed(dns_query(0x3002, "example.net", "A")) + framed(
+        dns_query(0x3003, "example.net", "AAAA")
+    )
     conv.send(True, two_queries, gap_us=2_000)
     two_answers = framed(
         dns_message(0x3002, rd_ra, [("example.net", "A")], [RR("example.net", "A", "198.51.100.80")])
-    ) + framed(dns_message(0x3003, rd_ra, [("example.net", "AAAA")], [RR("example.net", "AAAA", "2001:db8:2::80")]))
+    ) + framed(
+        dns_message(0x3003, rd_ra, [("example.net", "AAAA")], [RR("example.net", "AAAA", "2001:db8:2::80")])
+    )
     conv.send(False, two_answers)
     conv.close()
 
@@ -934,7 +1032,16 @@ def build_dns(area: int) -> Capture:
 # 4. DHCP
 # ---------------------------------------------------------------------------------------------------
 
-DHCP_MSG = {"DISCOVER": 1, "OFFER": 2, "REQUEST": 3, "DECLINE": 4, "ACK": 5, "NAK": 6, "RELEASE": 7, "INFORM": 8}
+DHCP_MSG = {
+    "DISCOVER": 1,
+    "OFFER": 2,
+    "REQUEST": 3,
+    "DECLINE": 4,
+    "ACK": 5,
+    "NAK": 6,
+    "RELEASE": 7,
+    "INFORM": 8,
+}
 DHCP_PARAM_LIST = bytes([1, 3, 6, 15, 28, 42, 51, 54, 58, 59, 119])
 
 
@@ -1039,10 +1146,14 @@ def build_dhcp(area: int) -> Capture:
     c = DhcpClient("00:00:5e:00:53:c3", "printer-c", "HP LaserJet")
     d = DhcpClient("00:00:5e:00:53:d4", "camera-d", "udhcp 1.36.1")
 
-    def from_client(client: DhcpClient, payload: bytes, gap_us: int, src: str = "0.0.0.0", dst: Host = BCAST) -> None:
+    def from_client(
+        client: DhcpClient, payload: bytes, gap_us: int, src: str = "0.0.0.0", dst: Host = BCAST
+    ) -> None:
         udp(cap, Host(client.mac, src), dst, 68, 67, payload, gap_us)
 
-    def from_server(server: Host, client: DhcpClient, payload: bytes, gap_us: int, dst: str = "255.255.255.255") -> None:
+    def from_server(
+        server: Host, client: DhcpClient, payload: bytes, gap_us: int, dst: str = "255.255.255.255"
+    ) -> None:
         mac = "ff:ff:ff:ff:ff:ff" if dst == "255.255.255.255" else client.mac
         udp(cap, server, Host(mac, dst), 67, 68, payload, gap_us)
 
@@ -1065,7 +1176,9 @@ def build_dhcp(area: int) -> Capture:
     from_server(srv2, b, bootp("OFFER", xid, b, server_opts(srv2, 7200), yiaddr=b_ip1, broadcast=True), 1_500)
     req = client_opts(b, dhcp_opt(50, ip4(b_ip1)), dhcp_opt(54, ip4(srv2.ip)))
     from_client(b, bootp("REQUEST", xid, b, req, broadcast=True, secs=1), 1_000_000)
-    nak = bootp("NAK", xid, b, [dhcp_opt(54, ip4(srv2.ip)), dhcp_opt(56, b"address pool exhausted")], broadcast=True)
+    nak = bootp(
+        "NAK", xid, b, [dhcp_opt(54, ip4(srv2.ip)), dhcp_opt(56, b"address pool exhausted")], broadcast=True
+    )
     from_server(srv2, b, nak, 2_000)
     xid = 0xB2B20002
     from_client(b, bootp("DISCOVER", xid, b, client_opts(b), broadcast=True), 3_000_000)
@@ -1095,7 +1208,12 @@ def build_dhcp(area: int) -> Capture:
     cap.emit(Ether(src=d.mac, dst="ff:ff:ff:ff:ff:ff") / probe, 200_000)
     reply = ARP(op=2, hwsrc=squatter, psrc=d_ip, hwdst=d.mac, pdst="0.0.0.0")
     cap.emit(Ether(src=squatter, dst=d.mac) / reply, 900)
-    decline = bootp("DECLINE", xid, d, [dhcp_opt(61, b"\x01" + mac_bytes(d.mac)), dhcp_opt(50, ip4(d_ip)), dhcp_opt(54, ip4(srv1.ip))])
+    decline = bootp(
+        "DECLINE",
+        xid,
+        d,
+        [dhcp_opt(61, b"\x01" + mac_bytes(d.mac)), dhcp_opt(50, ip4(d_ip)), dhcp_opt(54, ip4(srv1.ip))],
+    )
     from_client(d, decline, 1_000_000)
 
     # After client B's 60 s lease ran out: unrelated traffic keeps the capture going.
@@ -1104,14 +1222,25 @@ def build_dhcp(area: int) -> Capture:
     cap.emit(Ether(src=ROUTER_MAC, dst="ff:ff:ff:ff:ff:ff") / who_has, 0)
     a_host = Host(a.mac, a_ip)
     udp(cap, a_host, LAN_DNS, 54001, 53, dns_query(0x7001, "time.example.org", "A"), 2_000_000)
+    answer = dns_message(
+        0x7001,
+        dns_flags(qr=True, ra=True),
+        [("time.example.org", "A")],
+        [RR("time.example.org", "A", "198.51.100.123")],
+    )
+    udp(cap, LAN_DNS, a_host, 53, 54001, answer, 1_500)
 
     # Client A renews at T1 (unicast REQUEST with ciaddr, no server id), then releases.
     xid = 0xA1A10002
     cap.at(start_a + 1800_000_000)
     from_client(a, bootp("REQUEST", xid, a, client_opts(a), ciaddr=a_ip), 0, src=a_ip, dst=srv1)
-    from_server(srv1, a, bootp("ACK", xid, a, server_opts(srv1, 3600), ciaddr=a_ip, yiaddr=a_ip), 1_800, dst=a_ip)
+    from_server(
+        srv1, a, bootp("ACK", xid, a, server_opts(srv1, 3600), ciaddr=a_ip, yiaddr=a_ip), 1_800, dst=a_ip
+    )
     xid = 0xA1A10003
-    release = bootp("RELEASE", xid, a, [dhcp_opt(54, ip4(srv1.ip)), dhcp_opt(61, b"\x01" + mac_bytes(a.mac))], ciaddr=a_ip)
+    release = bootp(
+        "RELEASE", xid, a, [dhcp_opt(54, ip4(srv1.ip)), dhcp_opt(61, b"\x01" + mac_bytes(a.mac))], ciaddr=a_ip
+    )
     from_client(a, release, 300_000_000, src=a_ip, dst=srv1)
     return cap
 
@@ -1131,16 +1260,28 @@ def ed25519_key(label: str) -> Ed25519PrivateKey:
 
 def x25519_public(label: str) -> bytes:
     """X25519 public key from a fixed seed (a realistic key share)."""
-    return X25519PrivateKey.from_private_bytes(seed32(label)).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return (
+        X25519PrivateKey.from_private_bytes(seed32(label))
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
 
 
 def make_cert(
     cn: str, key: Ed25519PrivateKey, issuer_cn: str, issuer_key: Ed25519PrivateKey, serial: int, *, ca: bool
 ) -> bytes:
     """DER X.509 v3 certificate, Ed25519-signed, valid 2024-01-01..2025-01-01."""
-    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example"), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
     issuer = x509.Name(
-        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example"), x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example"),
+            x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn),
+        ]
     )
     builder = (
         x509.CertificateBuilder()
@@ -1202,7 +1343,21 @@ def ext_alpn(protocols: Sequence[str]) -> bytes:
     return ext(16, u16(b"".join(u8(p.encode()) for p in protocols)))
 
 
-TLS12_CIPHERS = [0x0A0A, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035]
+TLS12_CIPHERS = [
+    0x0A0A,
+    0xC02B,
+    0xC02F,
+    0xC02C,
+    0xC030,
+    0xCCA9,
+    0xCCA8,
+    0xC013,
+    0xC014,
+    0x009C,
+    0x009D,
+    0x002F,
+    0x0035,
+]
 TLS13_CIPHERS = [0x1A1A, 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xCCA9]
 GROUPS = [0x2A2A, 0x001D, 0x0017, 0x0018]
 SIG_ALGS = [0x0807, 0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601]
@@ -1253,7 +1408,15 @@ def server_hello(label: str, cipher: int, exts: Sequence[bytes], session_id: byt
     return hs(2, body)
 
 
-def tls12_server_flight(label: str, chain: Sequence[bytes], key: Ed25519PrivateKey, alpn: str | None) -> bytes:
+def tls13_server_hello(label: str) -> bytes:
+    """TLS 1.3 ServerHello record: supported_versions 0x0304, x25519 key share, echoed session id."""
+    exts = [ext(43, h16([0x0304])), ext(51, h16([0x001D]) + u16(x25519_public(label + "/server-share")))]
+    return tls_record(22, server_hello(label, 0x1301, exts, blob(label + "/session-id", 32)))
+
+
+def tls12_server_flight(
+    label: str, chain: Sequence[bytes], key: Ed25519PrivateKey, alpn: str | None
+) -> bytes:
     """ServerHello, Certificate, ServerKeyExchange (ECDHE x25519, Ed25519-signed), ServerHelloDone."""
     exts = [ext(0xFF01, b"\x00"), ext(11, u8(b"\x00")), ext(23, b"")]
     if alpn:
@@ -1298,7 +1461,9 @@ def build_tls(area: int) -> Capture:
     conv.send(True, tls12_client_finish(label))
     conv.send(False, tls_record(20, b"\x01") + tls_record(22, blob(label + "/server-finished", 40)))
     conv.send(True, app_data(label + "/req", 180))
-    conv.send(False, app_data(label + "/resp1", 1400) + app_data(label + "/resp2", 600), cuts=[900], gap_us=40_000)
+    conv.send(
+        False, app_data(label + "/resp1", 600) + app_data(label + "/resp2", 200), cuts=[500], gap_us=40_000
+    )
     conv.seg(True, "A")
     conv.send(True, tls_record(21, blob(label + "/close-notify", 26)), gap_us=2_000_000)
     conv.close()
@@ -1309,12 +1474,17 @@ def build_tls(area: int) -> Capture:
     cap.now_us += 1_000_000
     conv.open()
     conv.send(True, client_hello(label, "api.example.net", tls13=True))
-    sh_exts = [ext(43, h16([0x0304])), ext(51, h16([0x001D]) + u16(x25519_public(label + "/server-share")))]
-    sh = tls_record(22, server_hello(label, 0x1301, sh_exts, blob(label + "/session-id", 32)))
-    encrypted_flight = app_data(label + "/ee", 32) + app_data(label + "/cert", 420) + app_data(label + "/cv", 96)
-    conv.send(False, sh + tls_record(20, b"\x01") + encrypted_flight + app_data(label + "/fin", 53), cuts=[140])
-    conv.send(True, tls_record(20, b"\x01") + app_data(label + "/client-fin", 53) + app_data(label + "/req", 120))
-    conv.send(False, app_data(label + "/ticket", 240) + app_data(label + "/resp", 700))
+    sh = tls13_server_hello(label)
+    encrypted_flight = (
+        app_data(label + "/ee", 32) + app_data(label + "/cert", 330) + app_data(label + "/cv", 96)
+    )
+    conv.send(
+        False, sh + tls_record(20, b"\x01") + encrypted_flight + app_data(label + "/fin", 53), cuts=[140]
+    )
+    conv.send(
+        True, tls_record(20, b"\x01") + app_data(label + "/client-fin", 53) + app_data(label + "/req", 120)
+    )
+    conv.send(False, app_data(label + "/ticket", 200) + app_data(label + "/resp", 400))
     conv.send(True, app_data(label + "/req2", 95), gap_us=500_000)
     conv.send(False, app_data(label + "/resp2", 310))
     conv.close(client_first=False)
@@ -1329,7 +1499,7 @@ def build_tls(area: int) -> Capture:
     conv.send(True, tls12_client_finish(label))
     conv.send(False, tls_record(20, b"\x01") + tls_record(22, blob(label + "/server-finished", 40)))
     conv.send(True, app_data(label + "/req", 210))
-    conv.send(False, app_data(label + "/resp", 520))
+    conv.send(False, app_data(label + "/resp", 320))
     conv.close()
 
     # A handshake refused with a clear-text fatal alert (handshake_failure); the client then resets.
@@ -1349,7 +1519,9 @@ def build_tls(area: int) -> Capture:
 # ---------------------------------------------------------------------------------------------------
 
 
-def http_response(status: str, headers: Sequence[tuple[str, str]], body: bytes = b"", *, length: bool = True) -> bytes:
+def http_response(
+    status: str, headers: Sequence[tuple[str, str]], body: bytes = b"", *, length: bool = True
+) -> bytes:
     """An HTTP/1.1 response with a Content-Length header (unless `length` is False)."""
     lines = [f"HTTP/1.1 {status}", "Date: Fri, 01 Mar 2024 15:00:00 GMT", "Server: example-httpd/2.4"]
     lines += [f"{k}: {v}" for k, v in headers]
@@ -1358,7 +1530,9 @@ def http_response(status: str, headers: Sequence[tuple[str, str]], body: bytes =
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def http_request(method: str, target: str, host: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> bytes:
+def http_request(
+    method: str, target: str, host: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b""
+) -> bytes:
     """An HTTP/1.1 request."""
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", "User-Agent: sample-client/1.0", "Accept: */*"]
     lines += [f"{k}: {v}" for k, v in headers]
@@ -1369,8 +1543,11 @@ def http_request(method: str, target: str, host: str, headers: Sequence[tuple[st
 
 def html_page(title: str, paragraphs: int) -> bytes:
     """A small deterministic HTML document."""
-    paras = "".join(f"<p>Paragraph {i} of {title}: lorem ipsum dolor sit amet.</p>\n" for i in range(paragraphs))
-    return f"<!doctype html>\n<html><head><title>{title}</title></head>\n<body>\n{paras}</body></html>\n".encode()
+    paras = "".join(
+        f"<p>Paragraph {i} of {title}: lorem ipsum dolor sit amet.</p>\n" for i in range(paragraphs)
+    )
+    head = f"<!doctype html>\n<html><head><title>{title}</title></head>\n"
+    return f"{head}<body>\n{paras}</body></html>\n".encode()
 
 
 def build_http(area: int) -> Capture:
@@ -1383,20 +1560,26 @@ def build_http(area: int) -> Capture:
     conv = TcpConv(cap, CLIENT, 52000, web, 80, 0x30000001, 0x40000001)
     conv.open()
     conv.send(True, http_request("GET", "/index.html", host, [("Accept-Encoding", "identity")]))
-    page = html_page("Example Domain", 24)
+    page = html_page("Example Domain", 12)
     resp = http_response("200 OK", [("Content-Type", "text/html; charset=utf-8")], page)
     conv.send(False, resp, cuts=[len(resp) - len(page) - 7], gap_us=30_000)
     conv.seg(True, "A")
     body = b'{"name": "widget", "colour": "blue", "size": 7}'
     post = http_request("POST", "/api/items", host, [("Content-Type", "application/json")], body)
     conv.send(True, post, cuts=[len(post) - 10], gap_us=1_000_000)
-    created = http_response("201 Created", [("Location", "/api/items/7"), ("Content-Type", "application/json")], b'{"id": 7}')
+    created = http_response(
+        "201 Created", [("Location", "/api/items/7"), ("Content-Type", "application/json")], b'{"id": 7}'
+    )
     conv.send(False, created)
     put = http_request("PUT", "/api/items/7", host, [("Content-Type", "application/json")], b'{"size": 8}')
     conv.send(True, put, gap_us=800_000)
     conv.send(False, http_response("204 No Content", [], length=False))
     conv.send(True, http_request("HEAD", "/index.html", host), gap_us=800_000)
-    head = http_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page)))], length=False)
+    head = http_response(
+        "200 OK",
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page)))],
+        length=False,
+    )
     conv.send(False, head)
     conv.send(True, http_request("DELETE", "/api/items/99", host), gap_us=800_000)
     conv.send(False, http_response("404 Not Found", [("Content-Type", "text/plain")], b"no such item\n"))
@@ -1438,7 +1621,10 @@ def build_http(area: int) -> Capture:
     conv.open()
     cookies = "; ".join(f"pref{i}=value{i:03d}" for i in range(12))
     req = http_request(
-        "GET", "/account/settings?tab=privacy", host, [("Cookie", cookies), ("Accept-Language", "en-GB,en;q=0.8")]
+        "GET",
+        "/account/settings?tab=privacy",
+        host,
+        [("Cookie", cookies), ("Accept-Language", "en-GB,en;q=0.8")],
     )
     conv.send(True, req, cuts=[37, 121])
     conv.send(False, http_response("302 Found", [("Location", "/login")]))
@@ -1452,7 +1638,9 @@ def build_http(area: int) -> Capture:
     conv.send(True, http_request("GET", "/status", "api.example.net:8080", [("Connection", "close")]))
     conv.send(
         False,
-        http_response("200 OK", [("Content-Type", "application/json"), ("Connection", "close")], b'{"status": "ok"}'),
+        http_response(
+            "200 OK", [("Content-Type", "application/json"), ("Connection", "close")], b'{"status": "ok"}'
+        ),
     )
     conv.close(client_first=False)
 
@@ -1523,7 +1711,7 @@ def build_mail(area: int) -> Capture:
             "250-STARTTLS",
             "250 SMTPUTF8",
         ),
-        cuts=[70],
+        cuts=[len("250-mail.example.com Hello client.example.com [192.0.2.10]\r\n250-SIZE 35882577\r\n")],
     )
     d.c(crlf("MAIL FROM:<alice@example.com> SIZE=1024"))
     d.s(crlf("250 2.1.0 Ok"))
@@ -1533,8 +1721,8 @@ def build_mail(area: int) -> Capture:
     d.s(crlf("250 2.1.5 Ok"))
     d.c(crlf("DATA"))
     d.s(crlf("354 End data with <CR><LF>.<CR><LF>"))
-    msg = email_message("Quarterly report", 16) + b".\r\n"
-    d.c(msg, cuts=[200, 701, len(msg) - 2], gap_us=20_000)
+    msg = email_message("Quarterly report", 8) + b".\r\n"
+    d.c(msg, cuts=[200, 701, len(msg) - 3], gap_us=20_000)
     d.s(crlf("250 2.0.0 Ok: queued as 4TmYz21Q3Hz"), gap_us=60_000)
     d.c(crlf("QUIT"))
     d.s(crlf("221 2.0.0 Bye"))
@@ -1556,7 +1744,7 @@ def build_mail(area: int) -> Capture:
     d.conv.close(client_first=False)
 
     # SMTP STARTTLS: the TLS ClientHello follows in the same TCP stream.
-    d = Dialogue(TcpConv(cap, CLIENT, 53002, mx, 587, 0x50000003, 0x60000003))
+    d = Dialogue(TcpConv(cap, CLIENT, 53002, mx, 25, 0x50000003, 0x60000003))
     cap.now_us += 2_000_000
     d.conv.open()
     d.s(crlf("220 mail.example.com ESMTP ready"), gap_us=40_000)
@@ -1566,9 +1754,8 @@ def build_mail(area: int) -> Capture:
     d.s(crlf("220 2.0.0 Ready to start TLS"))
     d.c(client_hello("smtp-starttls", "mail.example.com", tls13=True, alpn=["smtp"]), gap_us=2_000)
     label = "smtp-starttls"
-    sh_exts = [ext(43, h16([0x0304])), ext(51, h16([0x001D]) + u16(x25519_public(label + "/server-share")))]
-    sh = tls_record(22, server_hello(label, 0x1301, sh_exts, blob(label + "/session-id", 32)))
-    d.s(sh + tls_record(20, b"\x01") + app_data(label + "/flight", 620))
+    sh = tls13_server_hello(label)
+    d.s(sh + tls_record(20, b"\x01") + app_data(label + "/flight", 320))
     d.c(tls_record(20, b"\x01") + app_data(label + "/fin", 53) + app_data(label + "/ehlo", 40), gap_us=2_000)
     d.s(app_data(label + "/ehlo-reply", 120))
     d.conv.close()
@@ -1587,7 +1774,7 @@ def build_mail(area: int) -> Capture:
     d.c(crlf("LIST"))
     d.s(crlf("+OK 2 messages:", "1 1200", "2 1450", "."))
     d.c(crlf("RETR 1"))
-    message = email_message("Lunch?", 10)
+    message = email_message("Lunch?", 5)
     retr = crlf(f"+OK {len(message)} octets") + message + b".\r\n"
     d.s(retr, cuts=[9, 400, len(retr) - 1])
     d.c(crlf("DELE 1"))
@@ -1615,7 +1802,12 @@ def build_mail(area: int) -> Capture:
     d.conv.open()
     d.s(crlf("* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] imap.example.net ready"), gap_us=30_000)
     d.c(crlf("a1 CAPABILITY"))
-    d.s(crlf("* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID IDLE STARTTLS AUTH=PLAIN", "a1 OK Capability completed."))
+    d.s(
+        crlf(
+            "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID IDLE STARTTLS AUTH=PLAIN",
+            "a1 OK Capability completed.",
+        )
+    )
     d.c(crlf("a2 LOGIN bob hunter2"))
     d.s(crlf("a2 OK [CAPABILITY IMAP4rev1 IDLE MOVE] Logged in"))
     d.c(crlf("a3 SELECT INBOX"))
@@ -1633,8 +1825,12 @@ def build_mail(area: int) -> Capture:
         cuts=[60],
     )
     d.c(crlf("a4 FETCH 2 (FLAGS BODY[])"))
-    message = email_message("Weekend plans", 8)
-    fetch = crlf(f"* 2 FETCH (FLAGS (\\Recent) BODY[] {{{len(message)}}}") + message + crlf(")", "a4 OK Fetch completed.")
+    message = email_message("Weekend plans", 4)
+    fetch = (
+        crlf(f"* 2 FETCH (FLAGS (\\Recent) BODY[] {{{len(message)}}}")
+        + message
+        + crlf(")", "a4 OK Fetch completed.")
+    )
     d.s(fetch, cuts=[20, 300, len(fetch) - 10])
     d.c(crlf(r"a5 STORE 2 +FLAGS (\Seen)"))
     d.s(crlf(r"* 2 FETCH (FLAGS (\Seen \Recent))", "a5 OK Store completed."))
@@ -1663,10 +1859,15 @@ def build_mail(area: int) -> Capture:
     d.c(crlf("c1 STARTTLS"))
     d.s(crlf("c1 OK Begin TLS negotiation now."))
     label = "imap-starttls"
-    d.c(client_hello(label, "imap.example.net", tls13=False, alpn=["imap"]), gap_us=2_000)
-    sh = tls_record(22, server_hello(label, 0xC02F, [ext(0xFF01, b"\x00"), ext(11, u8(b"\x00"))]))
-    d.s(sh + app_data(label + "/rest-of-flight", 300), cuts=[len(sh)])
-    d.conv.reset(True)
+    d.c(client_hello(label, "imap.example.net", tls13=True, alpn=["imap"]), gap_us=2_000)
+    sh = tls13_server_hello(label)
+    d.s(sh + tls_record(20, b"\x01") + app_data(label + "/flight", 320), cuts=[len(sh)])
+    d.c(
+        tls_record(20, b"\x01") + app_data(label + "/fin", 53) + app_data(label + "/capability", 36),
+        gap_us=2_000,
+    )
+    d.s(app_data(label + "/capability-reply", 110))
+    d.conv.close()
     return cap
 
 
@@ -1683,8 +1884,12 @@ def build_ftp(area: int) -> Capture:
     d = Dialogue(ctrl)
     ctrl.open()
     d.s(
-        crlf("220-Welcome to the example.com FTP service.", "220-Uploads go to /incoming.", "220 FTP server ready."),
-        cuts=[50],
+        crlf(
+            "220-Welcome to the example.com FTP service.",
+            "220-Uploads go to /incoming.",
+            "220 FTP server ready.",
+        ),
+        cuts=[len("220-Welcome to the example.com FTP service.\r\n")],
         gap_us=40_000,
     )
     d.c(crlf("USER alice"))
@@ -1706,8 +1911,10 @@ def build_ftp(area: int) -> Capture:
     data = TcpConv(cap, CLIENT, 54001, srv, 50000, 0x70000002, 0x80000002)
     data.open()
     d.c(crlf("RETR readme.txt"), gap_us=300)
-    d.s(crlf("150 Opening BINARY mode data connection for readme.txt (1600 bytes)."))
-    content = b"".join(f"{i:04d} This is line {i} of readme.txt, a sample file.\n".encode() for i in range(30))[:1600]
+    d.s(crlf("150 Opening BINARY mode data connection for readme.txt (900 bytes)."))
+    content = b"".join(
+        f"{i:04d} This is line {i} of readme.txt, a sample file.\n".encode() for i in range(18)
+    )[:900]
     data.send(False, content, cuts=[700])
     data.seg(True, "A")
     data.close(client_first=False)
@@ -1720,7 +1927,7 @@ def build_ftp(area: int) -> Capture:
     data.open()
     d.c(crlf("STOR upload.bin"), gap_us=300)
     d.s(crlf("150 Ok to send data."))
-    data.send(True, blob("ftp/upload.bin", 2000), gap_us=2_000, ack=True)
+    data.send(True, blob("ftp/upload.bin", 1000), cuts=[333], gap_us=2_000, ack=True)
     data.close()
     d.s(crlf("226 Transfer complete."), gap_us=2_000)
 
@@ -1733,8 +1940,8 @@ def build_ftp(area: int) -> Capture:
     d.s(crlf("150 Here comes the directory listing."), gap_us=300)
     listing = crlf(
         "drwxr-xr-x    2 1000     1000         4096 Mar 01 09:12 incoming",
-        "-rw-r--r--    1 1000     1000         1600 Feb 28 17:03 readme.txt",
-        "-rw-r--r--    1 1000     1000         2000 Mar 01 17:00 upload.bin",
+        "-rw-r--r--    1 1000     1000          900 Feb 28 17:03 readme.txt",
+        "-rw-r--r--    1 1000     1000         1000 Mar 01 17:00 upload.bin",
         "-rw-r--r--    1 1000     1000       104857 Jan 15 08:30 archive.tar.gz",
     )
     active.send(True, listing, cuts=[100])
@@ -1899,18 +2106,6 @@ def nbss(message: bytes) -> bytes:
     return struct.pack("!I", len(message)) + message
 
 
-@dataclass(slots=True)
-class Smb2Session:
-    """Message ids, session id and tree ids of one SMB2 connection."""
-
-    next_mid: int = 0
-    """Next MessageId."""
-    session_id: int = 0
-    """SessionId once SESSION_SETUP assigned one."""
-    pending: list[int] = field(default_factory=list)
-    """MessageIds of the last request (for the matching responses)."""
-
-
 def smb2_header(
     cmd: str,
     mid: int,
@@ -2046,7 +2241,9 @@ def smb2_tree_connect_resp(mid: int, session_id: int, tree_id: int, share_type: 
     return smb2_header("TREE_CONNECT", mid, response=True, session_id=session_id, tree_id=tree_id) + body
 
 
-def smb2_create_req(mid: int, sid: int, tid: int, name: str, disposition: int, *, related: bool = False) -> bytes:
+def smb2_create_req(
+    mid: int, sid: int, tid: int, name: str, disposition: int, *, related: bool = False
+) -> bytes:
     """CREATE request (no create contexts)."""
     raw = name.encode("utf-16-le")
     body = (
@@ -2073,16 +2270,35 @@ def smb2_create_req(mid: int, sid: int, tid: int, name: str, disposition: int, *
     return smb2_header("CREATE", mid, response=False, session_id=sid, tree_id=tid, related=related) + body
 
 
-def smb2_create_resp(mid: int, sid: int, tid: int, file_id: bytes, size: int, ts_us: int, action: int) -> bytes:
+def smb2_create_resp(
+    mid: int, sid: int, tid: int, file_id: bytes, size: int, ts_us: int, action: int
+) -> bytes:
     """CREATE response returning `file_id`."""
     t = filetime(ts_us)
     body = struct.pack(
-        "<HBBIQQQQQQII16sII", 89, 0, 0, action, t, t, t, t, (size + 4095) // 4096 * 4096, size, 0x20, 0, file_id, 0, 0
+        "<HBBIQQQQQQII16sII",
+        89,
+        0,
+        0,
+        action,
+        t,
+        t,
+        t,
+        t,
+        (size + 4095) // 4096 * 4096,
+        size,
+        0x20,
+        0,
+        file_id,
+        0,
+        0,
     )
     return smb2_header("CREATE", mid, response=True, session_id=sid, tree_id=tid) + body
 
 
-def smb2_read_req(mid: int, sid: int, tid: int, file_id: bytes, length: int, *, related: bool = False) -> bytes:
+def smb2_read_req(
+    mid: int, sid: int, tid: int, file_id: bytes, length: int, *, related: bool = False
+) -> bytes:
     """READ request from offset 0."""
     body = struct.pack("<HBBIQ16sIIIHH", 49, 0x50, 0, length, 0, file_id, 1, 0, 0, 0, 0) + b"\0"
     return smb2_header("READ", mid, response=False, session_id=sid, tree_id=tid, related=related) + body
@@ -2133,7 +2349,9 @@ def netbios_name(name: str, suffix: int) -> bytes:
 def smb1_header(cmd: int, *, response: bool, mid: int) -> bytes:
     """32-byte SMB1 header."""
     flags = 0x98 if response else 0x18
-    return struct.pack("<4sBIBHH8sHHHHH", b"\xffSMB", cmd, 0, flags, 0xC853, 0, b"\0" * 8, 0, 0xFFFF, 0xFEFF, 0, mid)
+    return struct.pack(
+        "<4sBIBHH8sHHHHH", b"\xffSMB", cmd, 0, flags, 0xC853, 0, b"\0" * 8, 0, 0xFFFF, 0xFEFF, 0, mid
+    )
 
 
 def build_smb(area: int) -> Capture:
@@ -2143,7 +2361,9 @@ def build_smb(area: int) -> Capture:
     conv.open()
     mid = 0
 
-    def call(request: bytes, response: bytes, *, req_cuts: Sequence[int] = (), resp_cuts: Sequence[int] = ()) -> None:
+    def call(
+        request: bytes, response: bytes, *, req_cuts: Sequence[int] = (), resp_cuts: Sequence[int] = ()
+    ) -> None:
         conv.send(True, nbss(request), req_cuts, gap_us=3_000)
         conv.send(False, nbss(response), resp_cuts, gap_us=600)
 
@@ -2154,7 +2374,9 @@ def build_smb(area: int) -> Capture:
     sid = 0x0000_1000_0000_0041
     call(
         smb2_session_setup_req(mid, 0, spnego_init(ntlm_negotiate())),
-        smb2_session_setup_resp(mid, sid, STATUS_MORE_PROCESSING_REQUIRED, spnego_resp(1, ntlm_challenge(cap.now_us), mech=True)),
+        smb2_session_setup_resp(
+            mid, sid, STATUS_MORE_PROCESSING_REQUIRED, spnego_resp(1, ntlm_challenge(cap.now_us), mech=True)
+        ),
     )
     mid += 1
     auth = ntlm_authenticate(cap.now_us, "alice", "EXAMPLE", "WS01")
@@ -2176,7 +2398,7 @@ def build_smb(area: int) -> Capture:
     )
     mid += 1
     report_id = blob("smb/fid/report", 16)
-    content = b"".join(f"row {i:03d}, value {i * 7}\n".encode() for i in range(60))
+    content = b"".join(f"row {i:03d}, value {i * 7}\n".encode() for i in range(20))
     call(
         smb2_create_req(mid, sid, share_tid, r"reports\q1.csv", 5),
         smb2_create_resp(mid, sid, share_tid, report_id, 0, cap.now_us, 2),
@@ -2191,7 +2413,7 @@ def build_smb(area: int) -> Capture:
     call(
         smb2_read_req(mid, sid, share_tid, report_id, len(content)),
         smb2_read_resp(mid, sid, share_tid, content),
-        resp_cuts=[2, 90],
+        resp_cuts=[30, 90],
     )
     mid += 1
     call(smb2_close_req(mid, sid, share_tid, report_id), smb2_close_resp(mid, sid, share_tid))
@@ -2221,7 +2443,9 @@ def build_smb(area: int) -> Capture:
         smb2_simple("TREE_DISCONNECT", mid, sid, share_tid, response=True),
     )
     mid += 1
-    call(smb2_simple("LOGOFF", mid, sid, 0, response=False), smb2_simple("LOGOFF", mid, sid, 0, response=True))
+    call(
+        smb2_simple("LOGOFF", mid, sid, 0, response=False), smb2_simple("LOGOFF", mid, sid, 0, response=True)
+    )
     conv.close()
 
     # A second connection where the server picks SMB 2.1.
@@ -2239,9 +2463,21 @@ def build_smb(area: int) -> Capture:
     names = netbios_name("NAS", 0x20) + netbios_name("WS02", 0x00)
     conv.send(True, struct.pack("!BBH", 0x81, 0, len(names)) + names)
     conv.send(False, struct.pack("!BBH", 0x82, 0, 0))
-    dialect_names = ["PC NETWORK PROGRAM 1.0", "LANMAN1.0", "LM1.2X002", "NT LM 0.12", "SMB 2.002", "SMB 2.???"]
+    dialect_names = [
+        "PC NETWORK PROGRAM 1.0",
+        "LANMAN1.0",
+        "LM1.2X002",
+        "NT LM 0.12",
+        "SMB 2.002",
+        "SMB 2.???",
+    ]
     dialect_bytes = b"".join(b"\x02" + d.encode() + b"\0" for d in dialect_names)
-    negotiate = smb1_header(0x72, response=False, mid=1) + b"\x00" + struct.pack("<H", len(dialect_bytes)) + dialect_bytes
+    negotiate = (
+        smb1_header(0x72, response=False, mid=1)
+        + b"\x00"
+        + struct.pack("<H", len(dialect_bytes))
+        + dialect_bytes
+    )
     conv.send(True, nbss(negotiate), gap_us=1_000)
     blob_bytes = blob("smb1/server-guid", 16) + spnego_init(None)
     words = struct.pack(
@@ -2258,7 +2494,13 @@ def build_smb(area: int) -> Capture:
         0,
         0,
     )
-    reply = smb1_header(0x72, response=True, mid=1) + b"\x11" + words + struct.pack("<H", len(blob_bytes)) + blob_bytes
+    reply = (
+        smb1_header(0x72, response=True, mid=1)
+        + b"\x11"
+        + words
+        + struct.pack("<H", len(blob_bytes))
+        + blob_bytes
+    )
     conv.send(False, nbss(reply))
     conv.close()
     return cap
@@ -2275,7 +2517,10 @@ def build_extras(area: int) -> Capture:
     query = dns_query(0x8001, "vlan.example.com", "A")
     udp(cap, CLIENT, LAN_DNS, 56000, 53, query, 0, vlan=[100])
     answer = dns_message(
-        0x8001, dns_flags(qr=True, ra=True), [("vlan.example.com", "A")], [RR("vlan.example.com", "A", "192.0.2.100")]
+        0x8001,
+        dns_flags(qr=True, ra=True),
+        [("vlan.example.com", "A")],
+        [RR("vlan.example.com", "A", "192.0.2.100")],
     )
     udp(cap, LAN_DNS, CLIENT, 53, 56000, answer, 1_200, vlan=[100])
 
@@ -2293,13 +2538,25 @@ def build_extras(area: int) -> Capture:
     answer = dns_message(
         0x8002, dns_flags(qr=True, ra=True), [("big.example.com", "TXT")], records, edns_size=4096
     )
-    whole = bytes(IP(src=LAN_DNS.ip, dst=CLIENT.ip, ttl=64, id=0x7A7A, flags=0) / UDP(sport=53, dport=56001) / Raw(answer))
+    whole = bytes(
+        IP(src=LAN_DNS.ip, dst=CLIENT.ip, ttl=64, id=0x7A7A, flags=0)
+        / UDP(sport=53, dport=56001)
+        / Raw(answer)
+    )
     payload = whole[20:]
     step = 1480
     for off in range(0, len(payload), step):
         piece = payload[off : off + step]
         more = off + step < len(payload)
-        ip = IP(src=LAN_DNS.ip, dst=CLIENT.ip, ttl=64, id=0x7A7A, flags="MF" if more else 0, frag=off // 8, proto=17)
+        ip = IP(
+            src=LAN_DNS.ip,
+            dst=CLIENT.ip,
+            ttl=64,
+            id=0x7A7A,
+            flags="MF" if more else 0,
+            frag=off // 8,
+            proto=17,
+        )
         cap.emit(Ether(src=LAN_DNS.mac, dst=CLIENT.mac) / ip / Raw(piece), 1_500 if off == 0 else 40)
     return cap
 
@@ -2371,7 +2628,9 @@ def build_all() -> dict[str, bytes]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: write every sample into --out (default: this folder)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=SAMPLE_DIR, help="output directory (default: %(default)s)")
+    parser.add_argument(
+        "--out", type=Path, default=SAMPLE_DIR, help="output directory (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
