@@ -65,6 +65,9 @@ _UDP = struct.Struct("!HHHH")
 
 ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
 TEREDO_PORT = 3544
+NDP_REDIRECT = 137
+MAX_NDP_OPTIONS = 32
+"""Options walked in one NDP message by the decoder (real ones carry two to five)."""
 ICMPV4_ERROR_TYPES = frozenset({3, 4, 5, 11, 12})
 """ICMPv4 types that quote the offending datagram (unreachable, source quench, redirect, time
 exceeded, parameter problem)."""
@@ -221,8 +224,8 @@ class FragmentReassembler:
                 self.evicted += 1
             dg = _PendingDatagram(ts, header, [], {}, -1, 0)
             self._pending[key] = dg
-        while self._held + len(data) > MAX_FRAGMENT_BYTES and next(iter(self._pending)) != key:
-            self._drop(next(iter(self._pending)))
+        while self._held + len(data) > MAX_FRAGMENT_BYTES and len(self._pending) > 1:
+            self._drop(next(k for k in self._pending if k != key))  # the oldest other datagram
             self.evicted += 1
         if offset == 0:
             dg.header = header
@@ -703,6 +706,8 @@ class Decoder:
         pkt.sport, pkt.dport = _icmp_ports(ICMPV6_COUNTERPARTS, data[off], data[off + 1])
         if data[off] in ICMPV6_ERROR_TYPES:
             _add_quoted_layers(pkt, data[off + 8 :])
+        elif data[off] == NDP_REDIRECT:
+            _add_redirected_header_layers(pkt, data, off + 40)
 
 
 def _icmp_ports(counterparts: dict[int, int], icmp_type: int, code: int) -> tuple[int, int]:
@@ -710,6 +715,19 @@ def _icmp_ports(counterparts: dict[int, int], icmp_type: int, code: int) -> tupl
     its reply share a flow; (type, code) for every other message."""
     other = counterparts.get(icmp_type)
     return (icmp_type, other) if other is not None else (icmp_type, code)
+
+
+def _add_redirected_header_layers(pkt: Packet, data: bytes, off: int) -> None:
+    """An NDP Redirect's Redirected Header option (type 4) quotes the packet that was redirected;
+    tshark's hierarchy counts its headers, like an ICMP error's quote."""
+    for _ in range(MAX_NDP_OPTIONS):
+        if len(data) < off + 8 or data[off + 1] == 0:
+            return
+        end = off + data[off + 1] * 8
+        if data[off] == 4:
+            _add_quoted_layers(pkt, data[off + 8 : end])
+            return
+        off = end
 
 
 def _add_quoted_layers(pkt: Packet, quote: bytes) -> None:

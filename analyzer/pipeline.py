@@ -52,14 +52,18 @@ PROGRESS_EVERY = 65536
 _FAST_LAYERS = ["eth", "ipv4", "tcp"]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Weird:
     """One malformed thing seen, Zeek weird.log style."""
 
     ts: float
+    """When it was seen."""
     uid: str | None
+    """The flow it belongs to, if any."""
     name: str
+    """The malformed reason (e.g. dns.name_loop)."""
     detail: str
+    """Free-form detail (Zeek's addl)."""
 
 
 @dataclass(slots=True)
@@ -82,7 +86,9 @@ class FileStats:
 class Pipeline:
     """Holds all analysis state for one run (one or several files, or a live capture)."""
 
-    def __init__(self) -> None:
+    def __init__(self, event_sink: Callable[[object], None] | None = None) -> None:
+        self.event_sink = event_sink
+        """Receives every event, record and weird as it is produced (for `pcap-analyzer events`)."""
         self.decoder = Decoder()
         self.flows = FlowTable()
         self.protocols: Counter[str] = Counter()
@@ -378,7 +384,10 @@ class Pipeline:
     # -- events --
 
     def _route(self, events: list[Any]) -> None:
+        sink = self.event_sink
         for event in events:
+            if sink is not None:
+                sink(event)
             if isinstance(event, ExpectedConnection):
                 self._expect(event)
                 continue
@@ -392,8 +401,11 @@ class Pipeline:
 
     def _weird(self, ts: float, uid: str | None, name: str, detail: str) -> None:
         self.malformed[name] += 1
+        weird = Weird(ts, uid, name, detail)
         if len(self.weirds) < MAX_WEIRDS:
-            self.weirds.append(Weird(ts, uid, name, detail))
+            self.weirds.append(weird)
+        if self.event_sink is not None:
+            self.event_sink(weird)
 
     # -- output --
 
