@@ -8,16 +8,20 @@ packet decides who is the originator (Zeek's "orig"), except that a SYN-ACK seen
 from a well-known port to an ephemeral one, makes the receiver the originator.
 
 Each TCP flow tracks which flags each side sent; `conn_state` and `history` turn that into Zeek's
-conn.log vocabulary at any time. Flows are expired by packet time: a flow idle for longer than its
-protocol's timeout is closed at the next sweep (every `SWEEP_INTERVAL` seconds of packet time), and
-when the table holds `MAX_FLOWS` flows the least recently seen tenth is closed early and counted
-as evicted. Closing a flow is the caller's business (the pipeline flushes its dissector); this
-module only decides which flows end.
+conn.log vocabulary at any time (each side's Zeek endpoint state is derived from its flags, then
+Zeek's own conn_state rules apply, so a midstream flow closed by FINs is SF as in Zeek).
+
+Flows are expired by packet time: a flow idle for longer than its protocol's timeout is closed at
+the next sweep (every `SWEEP_INTERVAL` seconds of packet time), and when the table holds
+`MAX_FLOWS` flows the least recently seen tenth is closed early and counted as evicted. Closing a
+flow is the caller's business (the pipeline flushes its dissector); this module only decides which
+flows end.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,7 +62,8 @@ def flow_key(proto: int, a_ip: bytes, a_port: int, b_ip: bytes, b_port: int) -> 
 
 def make_uid(first_ts: float, key: FlowKey) -> str:
     """Zeek-style connection uid, derived from the flow itself so every run (and every worker) agrees."""
-    digest = hashlib.blake2b(repr((round(first_ts, 6), key)).encode(), digest_size=8).digest()
+    # 13 bytes (104 bits) cover 62**17, so every one of the 17 characters varies.
+    digest = hashlib.blake2b(repr((round(first_ts, 6), key)).encode(), digest_size=13).digest()
     n = int.from_bytes(digest, "big")
     chars = []
     for _ in range(17):
@@ -185,48 +190,72 @@ class Flow:
 
     @property
     def conn_state(self) -> str:
-        """Zeek's conn_state, from the flags each side sent."""
+        """Zeek's conn_state (its base/protocols/conn/main.zeek function), from each side's TCP
+        endpoint state as derived from the flags it sent; UDP by who spoke; ICMP and others OTH."""
         if self.proto != TCP:
-            return "SF" if self.orig_pkts and self.resp_pkts else "S0" if self.orig_pkts else "SHR"
+            if self.proto != 17:
+                return "OTH"
+            if self.orig_pkts:
+                return "SF" if self.resp_pkts else "S0"
+            return "SHR" if self.resp_pkts else "OTH"
         o, r = self.flags_orig, self.flags_resp
-        orig_syn = bool(o & SYN)
-        resp_synack = bool(r & SYN) and bool(r & ACK)
-        if not orig_syn and not (r & SYN):
-            return "OTH"
-        if orig_syn and not resp_synack:
-            if r & RST:
+        # A SYN from the responder establishes it, and the originator once it sent a SYN (or, its
+        # SYN missed, an ACK). A bare ACK answering a SYN does not make the responder active.
+        os = _endpoint_state(o, self.orig_pkts, bool(r & SYN) and bool(o & (SYN | ACK)))
+        rs = _endpoint_state(r, self.resp_pkts, bool(r & SYN))
+        if rs == _PARTIAL and os == _SYN_SENT and not self.resp_bytes:
+            rs = _INACTIVE
+        o_inactive, r_inactive = os <= _PARTIAL, rs <= _PARTIAL
+        if rs == _RESET:
+            if os == _SYN_SENT or (os == _RESET and not self.orig_bytes and not self.resp_bytes):
                 return "REJ"
-            if o & RST:
-                return "RSTOS0"
-            if o & FIN:
-                return "SH"
-            return "S0"
-        if resp_synack and not orig_syn:
-            if r & RST:
-                return "RSTRH"
-            if r & FIN:
-                return "SHR"
-            return "OTH"
-        # established
-        if o & RST:
+            return "RSTRH" if o_inactive else "RSTR"
+        if os == _RESET:
+            if r_inactive:
+                return "RSTOS0" if _SYN_THEN_RST.match(self.history) else "OTH"
             return "RSTO"
-        if r & RST:
-            return "RSTR"
-        if o & FIN and r & FIN:
+        if os == _CLOSED and rs == _CLOSED:
             return "SF"
-        if o & FIN:
-            return "S2"
-        if r & FIN:
-            return "S3"
-        return "S1"
+        if os == _CLOSED:
+            return "SH" if r_inactive else "S2"
+        if rs == _CLOSED:
+            return "SHR" if o_inactive else "S3"
+        if os == _SYN_SENT and rs == _INACTIVE:
+            return "S0"
+        if os == _ESTABLISHED and rs == _ESTABLISHED:
+            return "S1"
+        return "OTH"
 
     @property
     def duration(self) -> float:
         return self.last_ts - self.first_ts
 
 
+# Zeek's TCP endpoint states, in an order where "inactive or partial" is `<= _PARTIAL`.
+_INACTIVE, _PARTIAL, _SYN_SENT, _ESTABLISHED, _CLOSED, _RESET = range(6)
+
+_SYN_THEN_RST = re.compile(r"\^?S[^HAFGIQ]*R")
+"""Zeek's RSTOS0 test on the history: the originator's SYN, then its RST, no handshake between."""
+
+
+def _endpoint_state(flags: int, pkts: int, established: bool) -> int:
+    """One side's Zeek TCP endpoint state, from the OR of the flags it sent (RST and FIN stick)."""
+    if flags & RST:
+        return _RESET
+    if flags & FIN:
+        return _CLOSED
+    if established:
+        return _ESTABLISHED
+    if flags & SYN:
+        return _SYN_SENT
+    return _PARTIAL if pkts else _INACTIVE
+
+
 def _history_letter(flags: int, plen: int) -> str:
     """Zeek history letters (lower case; the caller upper-cases the originator's)."""
+    control = flags & (SYN | FIN | RST)
+    if control & (control - 1):  # more than one of SYN, FIN, RST: Zeek's I (FIN+RST) or Q
+        return "i" if control == FIN | RST else "q"
     if flags & RST:
         return "r"
     if flags & SYN:
