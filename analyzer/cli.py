@@ -49,16 +49,38 @@ def main() -> None:
     "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout."
 )
 @click.option("--section", "sections", help="Comma-separated sections to print (table format), e.g. dns,tls.")
-def analyze(files: tuple[str, ...], fmt: str, output: str | None, sections: str | None) -> None:
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: all cores for large inputs, one for small ones).",
+)
+@click.option(
+    "--cluster", metavar="ADDRESS", help="Run on a Dask distributed scheduler, e.g. tcp://host:8786."
+)
+def analyze(
+    files: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    sections: str | None,
+    jobs: int | None,
+    cluster: str | None,
+) -> None:
     """Analyse capture FILES ('-' reads standard input) and print a summary."""
+    from analyzer.parallel import analyze_parallel, effective_jobs
     from analyzer.pipeline import analyze as run
 
-    progress = _Progress() if sys.stderr.isatty() else None
-    try:
-        summary, stats = run(list(files), progress)
-    finally:
-        if progress is not None:
-            progress.close()
+    paths = list(files)
+    workers = effective_jobs(paths, jobs)
+    if cluster or workers > 1:
+        summary, stats = analyze_parallel(paths, workers, cluster)
+    else:
+        progress = _Progress() if sys.stderr.isatty() else None
+        try:
+            summary, stats = run(paths, progress)
+        finally:
+            if progress is not None:
+                progress.close()
     failed = [s for s in stats if s.error]
     if all(s.format is None for s in stats):  # nothing could even be opened: errors only
         for s in failed:

@@ -22,6 +22,7 @@ input file; then their dissector is flushed and closed and a ConnRecord goes to 
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,7 +50,16 @@ CLASSIFY_TRIES = 2
 """First payloads (one per direction) looked at before a TCP flow is left unclassified."""
 PROGRESS_EVERY = 65536
 """Frames between two progress callbacks."""
+TRACKER_TICK = 10.0
+"""Seconds of packet time between two `expire(now)` calls to the trackers."""
+MAX_FOREIGN = 1 << 18
+"""Worker mode: host pairs remembered as another worker's (a cache; beyond it frames are decoded)."""
 _FAST_LAYERS = ["eth", "ipv4", "tcp"]
+
+
+def _is_plain_ipv4_tcp(data: bytes) -> bool:
+    """An untagged Ethernet frame carrying an unfragmented IPv4 (no options) TCP segment."""
+    return data[12:15] == b"\x08\x00\x45" and data[23] == 6 and not data[20] & 0x3F and not data[21]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +96,23 @@ class FileStats:
 class Pipeline:
     """Holds all analysis state for one run (one or several files, or a live capture)."""
 
-    def __init__(self, event_sink: Callable[[object], None] | None = None) -> None:
+    def __init__(
+        self,
+        event_sink: Callable[[object], None] | None = None,
+        partition: tuple[int, int] | None = None,
+    ) -> None:
         self.event_sink = event_sink
         """Receives every event, record and weird as it is produced (for `pcap-analyzer events`)."""
+        self.partition = partition
+        """(k, n): analyse only the packets of host pairs whose hash is k modulo n (a --jobs worker)."""
+        self._foreign: set[bytes] = set()
+        """Worker mode: address bytes of Ethernet/IPv4/TCP frames that belong to another worker."""
+        self.frame_no = 0
+        """Index of the frame being processed, counted over all input files (orders merged events)."""
+        self.now = 0.0
+        """Packet time of the frame being processed."""
+        self._next_tick = float("-inf")
+        self.fragment_counts: dict[str, int] | None = None
         self.decoder = Decoder()
         self.flows = FlowTable()
         self.protocols: Counter[str] = Counter()
@@ -149,20 +173,21 @@ class Pipeline:
         process = self.process
         fast = self._fast
         flows = self.flows
+        foreign = self._foreign
+        base = self.frame_no
         n = fast_n = fast_bytes = 0
         try:
             for ts, linktype, data, wirelen, iface in records:
                 n += 1
                 if progress is not None and n % PROGRESS_EVERY == 0:
                     progress(reader.bytes_consumed, reader.total_bytes)
+                if linktype == 1 and foreign and data[26:34] in foreign and _is_plain_ipv4_tcp(data):
+                    continue  # another worker's host pair
                 if linktype == 1 and fast:
                     entry = fast.get(data[26:38])
                     if (
                         entry is not None
-                        and data[12:15] == b"\x08\x00\x45"
-                        and data[23] == 6
-                        and not data[20] & 0x3F
-                        and not data[21]
+                        and _is_plain_ipv4_tcp(data)
                         and not data[47] & 0x07
                         and self._file_last is not None
                         and self._file_last <= ts < flows.next_sweep
@@ -188,8 +213,10 @@ class Pipeline:
                                 fast_n += 1
                                 fast_bytes += wirelen
                                 continue
+                self.frame_no = base + n
                 process(ts, linktype, data, wirelen, iface)
         finally:
+            self.frame_no = base + n
             if fast_n:
                 self.packets += fast_n
                 self.bytes += fast_bytes
@@ -202,6 +229,9 @@ class Pipeline:
     def process(self, ts: float, linktype: int, data: bytes, wirelen: int, interface: int = 0) -> None:
         """Analyse one frame."""
         pkt = self.decoder.decode(ts, linktype, data, wirelen, interface)
+        if self.partition is not None and not self._owns(pkt):
+            return
+        self.now = ts
         self.packets += 1
         self.bytes += wirelen
         name = self._linktype_names.get(linktype)
@@ -253,6 +283,19 @@ class Pipeline:
                 self._datagram(icmp_parser, pkt, flow)
 
     # -- flows --
+
+    def _owns(self, pkt: Packet) -> bool:
+        """Worker mode: whether this worker analyses `pkt`. Packets are split by their unordered pair
+        of IP addresses, so a flow, and an FTP control channel with its data channels, stay whole in
+        one worker; frames without IP go to worker 0."""
+        k, n = self.partition or (0, 1)
+        if not pkt.src_ip:
+            return k == 0
+        a, b = pkt.src_ip, pkt.dst_ip
+        mine = zlib.crc32(a + b if a <= b else b + a) % n == k
+        if not mine and pkt.linktype == 1 and pkt.layers == _FAST_LAYERS and len(self._foreign) < MAX_FOREIGN:
+            self._foreign.add(pkt.data[26:34])
+        return mine
 
     def _new_flow(self, flow: Flow, pkt: Packet) -> None:
         if flow.proto == UDP:
@@ -369,8 +412,6 @@ class Pipeline:
     def _expire(self, now: float) -> None:
         for flow in self.flows.sweep(now):
             self._close_flow(flow, now)
-        for tracker in self.trackers:
-            tracker.expire(now)
         stale = [k for k, e in self._expected.items() if now - e.ts > EXPECTATION_TIMEOUT]
         for k in stale:
             del self._expected[k]
@@ -384,6 +425,12 @@ class Pipeline:
     # -- events --
 
     def _route(self, events: list[Any]) -> None:
+        if not events:
+            return
+        if self.now >= self._next_tick:  # trackers expire by packet time, on the event stream's clock
+            self._next_tick = self.now + TRACKER_TICK
+            for tracker in self.trackers:
+                tracker.expire(self.now)
         sink = self.event_sink
         for event in events:
             if sink is not None:
@@ -408,6 +455,19 @@ class Pipeline:
             self.event_sink(weird)
 
     # -- output --
+
+    def fragment_stats(self) -> dict[str, int]:
+        """IP fragment reassembly counters (merged counts override them in a --jobs parent)."""
+        if self.fragment_counts is not None:
+            return dict(self.fragment_counts)
+        fr = self.decoder.fragments
+        return {
+            "reassembled": fr.reassembled,
+            "expired": fr.expired,
+            "evicted": fr.evicted,
+            "overlaps": fr.overlaps,
+            "incomplete_at_end": fr.pending,
+        }
 
     def summary(self) -> Summary:
         """Finish every tracker and assemble the Summary (call once, after end_of_input)."""

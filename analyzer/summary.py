@@ -59,16 +59,9 @@ class Summary:
             "duration": (pipe.last_ts - pipe.first_ts) if pipe.first_ts is not None and pipe.last_ts else 0.0,
             "link_types": dict(pipe.link_types.most_common()),
         }
-        fr = pipe.decoder.fragments
         sections.setdefault("flows", {})
         sections["flows"]["evicted"] = pipe.flows.evicted
-        sections["ip_fragments"] = {
-            "reassembled": fr.reassembled,
-            "expired": fr.expired,
-            "evicted": fr.evicted,
-            "overlaps": fr.overlaps,
-            "incomplete_at_end": fr.pending,
-        }
+        sections["ip_fragments"] = pipe.fragment_stats()
         weirds = [{"ts": w.ts, "uid": w.uid, "name": w.name, "addl": w.detail} for w in pipe.weirds]
         return cls(
             capture=capture,

@@ -1,0 +1,217 @@
+"""Analysis on several cores (`--jobs N`) or a Dask cluster (`--cluster ADDRESS`), merged exactly.
+
+Theory of operation
+-------------------
+The heavy part of the analysis (reading, decoding, flows, TCP reassembly, dissectors) is split by
+host pair: worker k of n analyses the packets whose unordered pair of IP addresses hashes to k (frames
+without IP go to worker 0), so every flow, and every FTP control channel with its data channels, is
+analysed whole by one worker. Each worker reads the whole file (skipping other workers' bulk TCP for
+the price of a dict lookup), decodes what it must (so every worker sees every IP fragment), and
+returns a `WorkerResult`: its core counters and the events its dissectors produced, each tagged with
+the frame index and packet time at which it was produced.
+
+The parent then replays the events of all workers in frame order through the trackers, exactly as
+the single-process pipeline would have routed them, and adds up the counters. Trackers are cheap;
+the events are few (bulk data produces none). The merged summary equals the single-process one, which
+the tests assert. What can differ is only what depends on table pressure: with the flow table full,
+workers evict different flows than one process would.
+
+A task is (file, k, n). With more files than jobs every file is one task (n = 1); otherwise each file
+is split n ways. Tasks run in a process pool, or on a Dask distributed cluster where every worker can
+read the capture paths (shared storage).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.dissectors.base import ExpectedConnection
+from analyzer.pipeline import MAX_WEIRDS, FileStats, Pipeline, Weird
+from analyzer.summary import Summary
+
+Tagged = tuple[int, float, int, Any]
+"""(frame index, packet time, sequence within the worker, event)."""
+
+
+@dataclass(slots=True)
+class WorkerResult:
+    """What one worker returns for one task: core counters and its tagged events."""
+
+    file_index: int
+    part: int
+    stats: FileStats
+    packets: int = 0
+    bytes: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    link_types: Counter[str] = field(default_factory=Counter)
+    protocols: Counter[str] = field(default_factory=Counter)
+    malformed: Counter[str] = field(default_factory=Counter)
+    fragments: dict[str, int] = field(default_factory=dict)
+    evicted: int = 0
+    events: list[Tagged] = field(default_factory=list)
+
+
+def run_task(path: str, file_index: int, part: int, parts: int) -> WorkerResult:
+    """Analyse partition `part` of `parts` of one capture file (runs in a worker process)."""
+    events: list[Tagged] = []
+    pipe: Pipeline
+
+    def collect(event: object) -> None:
+        events.append((pipe.frame_no, pipe.now, len(events), event))
+
+    pipe = Pipeline(event_sink=collect, partition=(part, parts) if parts > 1 else None)
+    pipe.trackers = []  # the parent runs the trackers over the merged events
+    pipe._routes = {}
+    stats = pipe.run_file(path)
+    return WorkerResult(
+        file_index=file_index,
+        part=part,
+        stats=stats,
+        packets=pipe.packets,
+        bytes=pipe.bytes,
+        first_ts=pipe.first_ts,
+        last_ts=pipe.last_ts,
+        link_types=pipe.link_types,
+        protocols=pipe.protocols,
+        malformed=pipe.malformed,
+        fragments=pipe.fragment_stats(),
+        evicted=pipe.flows.evicted,
+        events=events,
+    )
+
+
+def plan(paths: list[str], jobs: int) -> list[tuple[str, int, int, int]]:
+    """The tasks: (path, file index, part, parts)."""
+    if jobs <= 1 or len(paths) >= jobs:
+        return [(p, i, 0, 1) for i, p in enumerate(paths)]
+    return [(p, i, k, jobs) for i, p in enumerate(paths) for k in range(jobs)]
+
+
+def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[FileStats]]:
+    """Replay every worker's events in frame order through one set of trackers; add the counters."""
+    pipe = Pipeline()
+    results = sorted(results, key=lambda r: (r.file_index, r.part))
+    per_file: dict[int, list[WorkerResult]] = {}
+    for r in results:
+        per_file.setdefault(r.file_index, []).append(r)
+    files: list[FileStats] = []
+    for index in range(len(paths)):
+        parts = per_file.get(index, [])
+        stats = FileStats(paths[index])
+        if parts:
+            first = parts[0].stats
+            stats.format, stats.byte_order, stats.compressed = (
+                first.format,
+                first.byte_order,
+                first.compressed,
+            )
+            stats.error, stats.error_offset = first.error, first.error_offset
+            for r in parts:
+                stats.packets += r.stats.packets
+                stats.bytes += r.stats.bytes
+                stats.link_types += r.stats.link_types
+                stats.first_ts = _min(stats.first_ts, r.stats.first_ts)
+                stats.last_ts = _max(stats.last_ts, r.stats.last_ts)
+        files.append(stats)
+    pipe.files = files
+    fragments: Counter[str] = Counter()
+    for r in results:
+        pipe.packets += r.packets
+        pipe.bytes += r.bytes
+        pipe.first_ts = _min(pipe.first_ts, r.first_ts)
+        pipe.last_ts = _max(pipe.last_ts, r.last_ts)
+        pipe.link_types += r.link_types
+        pipe.protocols += r.protocols
+        pipe.malformed += r.malformed
+        pipe.flows.evicted += r.evicted
+        if r.part == 0:  # every worker of a file decodes every fragment: count them once
+            fragments.update(r.fragments)
+    pipe.fragment_counts = dict(fragments)
+    for _, _, event in _in_frame_order(results):
+        if isinstance(event, Weird):
+            if len(pipe.weirds) < MAX_WEIRDS:
+                pipe.weirds.append(event)
+            continue
+        if isinstance(event, ExpectedConnection):
+            continue  # already acted on inside the worker
+        pipe._route([event])
+    return pipe.summary(), files
+
+
+def _in_frame_order(results: list[WorkerResult]) -> Iterator[tuple[int, float, Any]]:
+    """All events of all workers, file by file, in the order one process would have produced them."""
+    keyed = [
+        ((r.file_index, frame, r.part, seq), now, event)
+        for r in results
+        for frame, now, seq, event in r.events
+    ]
+    keyed.sort(key=lambda item: item[0])
+    for key, now, event in keyed:
+        yield key[1], now, event
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+"""Inputs smaller than this are analysed in one process unless --jobs says otherwise: starting
+workers costs more than it saves below roughly this size."""
+
+
+def effective_jobs(paths: list[str], jobs: int | None) -> int:
+    """How many workers to use: --jobs if given, else all cores for large inputs, else one.
+    Standard input can only be read once, so it always gets one."""
+    if "-" in paths:
+        return 1
+    if jobs is not None:
+        return jobs
+    try:
+        total = sum(os.path.getsize(p) for p in paths)
+    except OSError:
+        return 1  # let the reader report the missing or unreadable file
+    return (os.cpu_count() or 1) if total >= PARALLEL_MIN_BYTES else 1
+
+
+def analyze_parallel(
+    paths: list[str], jobs: int | None = None, cluster: str | None = None
+) -> tuple[Summary, list[FileStats]]:
+    """Analyse on `jobs` local processes (default: all cores), or on the Dask cluster at `cluster`."""
+    jobs = jobs or os.cpu_count() or 1
+    tasks = plan(paths, jobs)
+    runner: Callable[[list[tuple[str, int, int, int]]], list[WorkerResult]]
+    runner = _run_on_cluster(cluster) if cluster else _run_local(jobs)
+    return merge(runner(tasks), paths)
+
+
+def _run_local(jobs: int) -> Callable[[list[tuple[str, int, int, int]]], list[WorkerResult]]:
+    def run(tasks: list[tuple[str, int, int, int]]) -> list[WorkerResult]:
+        if jobs <= 1 or len(tasks) <= 1:
+            return [run_task(*t) for t in tasks]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run_task, *t) for t in tasks]
+            return [f.result() for f in futures]
+
+    return run
+
+
+def _run_on_cluster(address: str) -> Callable[[list[tuple[str, int, int, int]]], list[WorkerResult]]:
+    def run(tasks: list[tuple[str, int, int, int]]) -> list[WorkerResult]:
+        from dask.distributed import Client
+
+        with Client(address) as client:
+            futures = [client.submit(run_task, *t, pure=False) for t in tasks]
+            results: list[WorkerResult] = client.gather(futures)
+            return results
+
+    return run

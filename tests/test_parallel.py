@@ -1,0 +1,86 @@
+"""--jobs and --cluster: the flow-partitioned analysis merges into exactly the single-process summary."""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from analyzer.capture import open_capture
+from analyzer.cli import main
+from analyzer.parallel import analyze_parallel, effective_jobs, plan
+from analyzer.pipeline import analyze
+from tests.oracle import SAMPLES, sample_files
+
+
+def single(paths: list[str]) -> dict:
+    return analyze(paths)[0].to_json()
+
+
+@pytest.mark.parametrize("name", sample_files())
+def test_two_jobs_equal_one_process(name: str) -> None:
+    path = str(SAMPLES / name)
+    assert analyze_parallel([path], jobs=2)[0].to_json() == single([path])
+
+
+def test_three_partitions_of_mixed_equal_one_process() -> None:
+    path = str(SAMPLES / "mixed.pcap")
+    assert analyze_parallel([path], jobs=3)[0].to_json() == single([path])
+
+
+def test_several_files_one_task_each() -> None:
+    paths = [str(SAMPLES / n) for n in ("dns.pcap", "tls.pcap", "ftp.pcap")]
+    assert plan(paths, 2) == [(p, i, 0, 1) for i, p in enumerate(paths)]
+    assert analyze_parallel(paths, jobs=2)[0].to_json() == single(paths)
+
+
+def _shuffled_copy(src: Path, dst: Path, seed: int) -> None:
+    """The same packets in another order (timestamps kept): the split must not depend on order."""
+    with open_capture(str(src)) as reader:
+        records = list(reader.records())
+    random.Random(seed).shuffle(records)
+    with open(dst, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, records[0][1]))
+        for ts, _lt, data, wirelen, _if in records:
+            sec = int(ts)
+            out.write(
+                struct.pack("<IIII", sec, round((ts - sec) * 1e6) % 1_000_000, len(data), wirelen) + data
+            )
+
+
+def test_shuffled_split_equals_one_process(tmp_path: Path) -> None:
+    shuffled = tmp_path / "shuffled.pcap"
+    _shuffled_copy(SAMPLES / "dns.pcap", shuffled, seed=7)
+    assert analyze_parallel([str(shuffled)], jobs=2)[0].to_json() == single([str(shuffled)])
+
+
+def test_cli_jobs_option_gives_the_same_json() -> None:
+    path = str(SAMPLES / "mixed.pcap")
+    one = CliRunner().invoke(main, ["analyze", path, "--format", "json", "-j", "1"])
+    two = CliRunner().invoke(main, ["analyze", path, "--format", "json", "-j", "2"])
+    assert one.exit_code == 0 and two.exit_code == 0
+    assert json.loads(one.output) == json.loads(two.output)
+
+
+def test_effective_jobs() -> None:
+    small = str(SAMPLES / "dns.pcap")
+    assert effective_jobs([small], None) == 1  # small input: not worth a process pool
+    assert effective_jobs([small], 3) == 3
+    assert effective_jobs(["-"], 4) == 1  # standard input can be read only once
+
+
+def test_dask_local_cluster_equals_one_process() -> None:
+    distributed = pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
+    path = str(SAMPLES / "mixed.pcap")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc) as client,
+    ):
+        summary, _ = analyze_parallel([path], jobs=2, cluster=client.scheduler.address)
+    assert summary.to_json() == single([path])
