@@ -10,6 +10,10 @@ magic cookie (plain BOOTP) keep the message and everything decoded before the pr
 named in `DhcpMessage.problems` (stable keys such as `dhcp.option_past_end`) and counted by the DHCP
 tracker. Only a datagram too short for the fixed 236-byte header raises `Malformed`: nothing in it
 can be trusted.
+
+DHCPv6 (RFC 8415, UDP 546/547) is parsed at the end of this module into `Dhcpv6Message`: relay
+wrappers are followed (bounded) to the client's or server's own message, whose client/server DUIDs,
+IA_NA/IA_TA addresses, IA_PD prefixes, status codes, FQDN and vendor class are decoded.
 """
 
 from __future__ import annotations
@@ -517,5 +521,305 @@ def parse_message(payload: bytes, pkt: Packet) -> DhcpMessage:
         client_fqdn=_str_opt(options, 81),
         domain=_str_opt(options, 15),
         message=_str_opt(options, 56),
+        problems=tuple(dict.fromkeys(problems)),
+    )
+
+
+# --- DHCPv6 (RFC 8415) ---------------------------------------------------------------------------
+
+MAX_RELAY_DEPTH = 32
+"""Relay-message wrappers followed (RFC 8415 HOP_COUNT_LIMIT is 8; 32 tolerates odd deployments)."""
+MAX_V6_OPTIONS = 512
+"""Options (at all nesting levels) decoded per DHCPv6 message; an honest one carries a few dozen."""
+MAX_V6_LEASES = 64
+"""Addresses and prefixes kept per DHCPv6 message (one client asks for a handful)."""
+
+V6_HEADER_LEN = 4
+"""msg-type (1) + transaction-id (3)."""
+V6_RELAY_HEADER_LEN = 34
+"""msg-type, hop-count, link-address (16), peer-address (16)."""
+V6_RELAY_TYPES = frozenset({12, 13})
+"""RELAY-FORW and RELAY-REPL carry another message in option 9."""
+
+DHCPV6_MESSAGE_TYPES: dict[int, str] = {
+    1: "SOLICIT",
+    2: "ADVERTISE",
+    3: "REQUEST",
+    4: "CONFIRM",
+    5: "RENEW",
+    6: "REBIND",
+    7: "REPLY",
+    8: "RELEASE",
+    9: "DECLINE",
+    10: "RECONFIGURE",
+    11: "INFORMATION-REQUEST",
+    12: "RELAY-FORW",
+    13: "RELAY-REPL",
+    14: "LEASEQUERY",
+    15: "LEASEQUERY-REPLY",
+    16: "LEASEQUERY-DONE",
+    17: "LEASEQUERY-DATA",
+    18: "RECONFIGURE-REQUEST",
+    19: "RECONFIGURE-REPLY",
+    20: "DHCPV4-QUERY",
+    21: "DHCPV4-RESPONSE",
+}
+"""DHCPv6 message types (RFC 8415, 5007, 5460, 6977, 7341)."""
+
+DHCPV6_STATUS: dict[int, str] = {
+    0: "Success",
+    1: "UnspecFail",
+    2: "NoAddrsAvail",
+    3: "NoBinding",
+    4: "NotOnLink",
+    5: "UseMulticast",
+    6: "NoPrefixAvail",
+}
+"""Status codes of option 13 (RFC 8415 21.13)."""
+
+V6_OPTION_NAMES: dict[int, str] = {
+    1: "client_id",
+    2: "server_id",
+    3: "ia_na",
+    4: "ia_ta",
+    5: "iaaddr",
+    6: "option_request",
+    7: "preference",
+    8: "elapsed_time",
+    9: "relay_message",
+    13: "status_code",
+    14: "rapid_commit",
+    15: "user_class",
+    16: "vendor_class",
+    17: "vendor_opts",
+    18: "interface_id",
+    23: "dns_servers",
+    24: "domain_list",
+    25: "ia_pd",
+    26: "iaprefix",
+    39: "client_fqdn",
+}
+"""DHCPv6 option codes named in events; others are kept by number."""
+
+DUID_LINK_LAYER_TYPES: dict[int, int] = {1: 8, 3: 4}
+"""DUID types that end in a link-layer address -> offset of that address (DUID-LLT, DUID-LL)."""
+HWTYPE_ETHERNET = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Dhcpv6Lease:
+    """An address (IA_NA / IA_TA) or a delegated prefix (IA_PD) in a DHCPv6 message."""
+
+    kind: str
+    """na, ta or pd."""
+    iaid: int
+    """Identity association id."""
+    addr: str
+    """Address, or prefix as addr/len."""
+    preferred: int
+    """Preferred lifetime in seconds (0xffffffff = infinite)."""
+    valid: int
+    """Valid lifetime in seconds (0 = the address is being withdrawn)."""
+    t1: int | None
+    """Renew time of the IA (None for IA_TA)."""
+    t2: int | None
+    """Rebind time of the IA (None for IA_TA)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dhcpv6Message:
+    """One DHCPv6 datagram; for relayed messages the client fields come from the innermost one."""
+
+    ts: float
+    """Packet time."""
+    uid: str
+    """uid of the UDP flow that carried it."""
+    src_h: str
+    """IP source of the datagram."""
+    dst_h: str
+    """IP destination of the datagram."""
+    src_mac: str
+    """Link-layer source."""
+    msg_types: tuple[str, ...]
+    """Message type names from the outermost relay wrapper to the innermost message."""
+    msg_type_name: str
+    """Innermost message type (what the client or server said)."""
+    xid: int
+    """Transaction id of the innermost message."""
+    client_duid: str | None
+    """Client identifier (option 1) as hex."""
+    server_duid: str | None
+    """Server identifier (option 2) as hex."""
+    client_mac: str | None
+    """Link-layer address inside a DUID-LLT/DUID-LL of Ethernet type."""
+    leases: tuple[Dhcpv6Lease, ...]
+    """Addresses and prefixes in IA_NA, IA_TA and IA_PD options."""
+    status: str | None
+    """First non-success status code (top level or inside an IA), by name."""
+    host_name: str | None
+    """Client FQDN (option 39)."""
+    vendor_class: str | None
+    """Vendor class data (option 16)."""
+    rapid_commit: bool
+    """Option 14 present."""
+    options: tuple[str, ...]
+    """Top-level options of the innermost message, in order (`option_<n>` when unnamed)."""
+    problems: tuple[str, ...]
+    """Malformations tolerated while parsing."""
+
+
+def _v6_walk(
+    data: bytes, start: int, end: int, budget: list[int], problems: list[str]
+) -> list[tuple[int, bytes]]:
+    """(code, value) pairs of one DHCPv6 options area; `budget` bounds options across nesting."""
+    out: list[tuple[int, bytes]] = []
+    i = start
+    while i < end:
+        if i + 4 > end:
+            problems.append("dhcpv6.option_past_end")
+            break
+        code, n = struct.unpack_from("!HH", data, i)
+        if i + 4 + n > end:
+            problems.append("dhcpv6.option_past_end")
+            break
+        if budget[0] <= 0:
+            problems.append("dhcpv6.too_many_options")
+            break
+        budget[0] -= 1
+        out.append((code, data[i + 4 : i + 4 + n]))
+        i += 4 + n
+    return out
+
+
+def _duid_mac(duid: bytes) -> str | None:
+    if len(duid) < 4:
+        return None
+    dtype, hwtype = struct.unpack_from("!HH", duid)
+    offset = DUID_LINK_LAYER_TYPES.get(dtype)
+    if offset is None or hwtype != HWTYPE_ETHERNET or len(duid) != offset + 6:
+        return None
+    return mac_text(duid[offset:])
+
+
+def _status(raw: bytes) -> str | None:
+    if len(raw) < 2:
+        return None
+    code = int.from_bytes(raw[:2], "big")
+    return None if code == 0 else DHCPV6_STATUS.get(code, f"STATUS{code}")
+
+
+def _v6_fqdn(raw: bytes) -> str | None:
+    if not raw:
+        return None
+    try:
+        return _labels(raw[1:])
+    except Malformed:
+        return _text(raw[1:])
+
+
+def _v6_vendor_class(raw: bytes) -> str | None:
+    """Enterprise number, then length-prefixed (2 bytes) data items; the first item as text."""
+    if len(raw) < 6:
+        return None
+    n = int.from_bytes(raw[4:6], "big")
+    return _text(raw[6 : 6 + n])
+
+
+IA_LAYOUTS: dict[int, tuple[str, int, bool]] = {
+    3: ("na", 12, True),
+    4: ("ta", 4, False),
+    25: ("pd", 12, True),
+}
+"""IA option code -> (kind, length of its fixed part, whether it carries T1/T2)."""
+
+
+def _v6_leases(
+    code: int, raw: bytes, budget: list[int], problems: list[str], leases: list[Dhcpv6Lease]
+) -> str | None:
+    """Append the addresses/prefixes of one IA option; return its first non-success status."""
+    kind, head, timed = IA_LAYOUTS[code]
+    if len(raw) < head:
+        problems.append("dhcpv6.bad_option_length")
+        return None
+    iaid = int.from_bytes(raw[:4], "big")
+    t1 = int.from_bytes(raw[4:8], "big") if timed else None
+    t2 = int.from_bytes(raw[8:12], "big") if timed else None
+    status: str | None = None
+    for sub, value in _v6_walk(raw, head, len(raw), budget, problems):
+        if sub == 13:
+            status = status or _status(value)
+            continue
+        if sub == 5 and kind in ("na", "ta") and len(value) >= 24:
+            addr = ip_text(value[:16])
+            preferred, valid = struct.unpack_from("!II", value, 16)
+        elif sub == 26 and kind == "pd" and len(value) >= 25:
+            preferred, valid, plen = struct.unpack_from("!IIB", value)
+            addr = f"{ip_text(value[9:25])}/{plen}"
+        else:
+            if sub in (5, 26):
+                problems.append("dhcpv6.bad_option_length")
+            continue
+        if len(leases) < MAX_V6_LEASES:
+            leases.append(Dhcpv6Lease(kind, iaid, addr, preferred, valid, t1, t2))
+    return status
+
+
+def parse_v6(payload: bytes, pkt: Packet) -> list[object]:
+    """Datagram parser for UDP 546/547: one Dhcpv6Message event."""
+    return [parse_v6_message(payload, pkt)]
+
+
+def parse_v6_message(payload: bytes, pkt: Packet) -> Dhcpv6Message:
+    """Decode one DHCPv6 datagram, following relay wrappers to the innermost message."""
+    problems: list[str] = []
+    budget = [MAX_V6_OPTIONS]
+    types: list[str] = []
+    data = payload
+    while True:
+        if len(data) < V6_HEADER_LEN:
+            raise Malformed("dhcpv6.short_header", f"{len(data)} bytes")
+        mtype = data[0]
+        types.append(DHCPV6_MESSAGE_TYPES.get(mtype, f"TYPE{mtype}"))
+        if mtype not in V6_RELAY_TYPES:
+            xid = int.from_bytes(data[1:4], "big")
+            options = _v6_walk(data, V6_HEADER_LEN, len(data), budget, problems)
+            break
+        if len(data) < V6_RELAY_HEADER_LEN:
+            raise Malformed("dhcpv6.short_relay_header", f"{len(data)} bytes")
+        relayed = _v6_walk(data, V6_RELAY_HEADER_LEN, len(data), budget, problems)
+        inner = next((raw for code, raw in relayed if code == 9), None)
+        if inner is None or len(types) > MAX_RELAY_DEPTH:
+            problems.append("dhcpv6.no_relay_message" if inner is None else "dhcpv6.relay_too_deep")
+            xid, options = 0, []
+            break
+        data = inner
+    leases: list[Dhcpv6Lease] = []
+    first: dict[int, bytes] = {}
+    status: str | None = None
+    for code, raw in options:
+        first.setdefault(code, raw)
+        if code in IA_LAYOUTS:
+            status = status or _v6_leases(code, raw, budget, problems, leases)
+        elif code == 13:
+            status = status or _status(raw)
+    client = first.get(1)
+    return Dhcpv6Message(
+        ts=pkt.ts,
+        uid=str(getattr(pkt.flow, "uid", "")),
+        src_h=pkt.src,
+        dst_h=pkt.dst,
+        src_mac=mac_text(pkt.l2_src),
+        msg_types=tuple(types),
+        msg_type_name=types[-1],
+        xid=xid,
+        client_duid=mac_text(client) if client else None,
+        server_duid=mac_text(first[2]) if first.get(2) else None,
+        client_mac=_duid_mac(client) if client else None,
+        leases=tuple(leases),
+        status=status,
+        host_name=_v6_fqdn(first[39]) if 39 in first else None,
+        vendor_class=_v6_vendor_class(first[16]) if 16 in first else None,
+        rapid_commit=14 in first,
+        options=tuple(V6_OPTION_NAMES.get(code, f"option_{code}") for code, _ in options),
         problems=tuple(dict.fromkeys(problems)),
     )
