@@ -11,11 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from analyzer.dissectors.http import is_http_start
 from analyzer.registry import TCP_SERVICES
-
-_HTTP_METHODS = (
-    b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ",
-)  # fmt: skip
 
 
 def _is_tls(data: bytes, from_client: bool) -> bool:
@@ -27,9 +24,9 @@ def _is_tls(data: bytes, from_client: bool) -> bool:
 
 
 def _is_http(data: bytes, from_client: bool) -> bool:
-    if from_client:
-        return data.startswith(_HTTP_METHODS)
-    return data.startswith(b"HTTP/1.")
+    # any of Wireshark's request methods, or a status line; direction is not trusted (a flow whose
+    # first packet was missed may have its client and server guessed the wrong way round)
+    return is_http_start(data)
 
 
 def _is_smb(data: bytes, from_client: bool) -> bool:

@@ -1,0 +1,67 @@
+"""Terminal tables of the HTTP section: methods, status codes, top hosts, URIs, user agents, exchanges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzer.report.text import Table, safe
+
+TRANSACTIONS_SHOWN = 20
+"""Exchanges listed in the terminal (the JSON keeps more)."""
+
+
+def _counts(title: str, header: str, counts: dict[str, int], width: int = 24) -> Table:
+    total = sum(counts.values()) or 1
+    table = Table(title, [header, "count", "share"])
+    for key, n in counts.items():
+        table.rows.append([safe(key, width), n, f"{100 * n / total:.1f}%"])
+    return table
+
+
+def _endpoint(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _exchanges(http: dict[str, Any]) -> Table:
+    shown = http.get("transactions", [])[:TRANSACTIONS_SHOWN]
+    table = Table(
+        f"HTTP transactions (first {len(shown)})",
+        ["client", "method", "host", "uri", "status", "req bytes", "resp bytes"],
+    )
+    for t in shown:
+        table.rows.append(
+            [
+                safe(_endpoint(t["id.orig_h"], t["id.orig_p"]), 30),
+                safe(t["method"] or "-", 12),
+                safe(t["host"] or "-", 24),
+                safe(t["uri"] or "-", 32),
+                "-" if t["status_code"] is None else t["status_code"],
+                t["request_body_len"],
+                t["response_body_len"],
+            ]
+        )
+    return table
+
+
+def http_tables(summary: dict[str, Any]) -> list[Table]:
+    http = summary.get("http") or {}
+    if not http.get("request_count") and not http.get("response_count"):
+        return []
+    upgrades = http.get("upgrades", 0)
+    switched = f", {upgrades} upgraded" if upgrades else ""
+    return [
+        _counts(
+            f"HTTP requests by method ({http['request_count']} requests{switched})",
+            "method",
+            http["requests_by_method"],
+        ),
+        _counts(
+            f"HTTP responses by status ({http['response_count']} responses)",
+            "status",
+            http["responses_by_code"],
+        ),
+        _counts("Top HTTP hosts", "host", http.get("hosts", {}), 40),
+        _counts("Top HTTP URIs", "uri", http.get("uris", {}), 60),
+        _counts("Top HTTP user agents", "user agent", http.get("user_agents", {}), 60),
+        _exchanges(http),
+    ]
