@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from analyzer.errors import Malformed
@@ -143,14 +143,6 @@ def hostname_matches(host: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _oid_name(oid: Any) -> str:
     name = getattr(oid, "_name", None)
     return str(name) if name and name != "Unknown OID" else str(oid.dotted_string)
@@ -253,8 +245,6 @@ def parse_certificate(
             sni=sni if chain_index == 0 and not client_cert else None,
             sni_matches=None,
         )
-    except Malformed:
-        raise
     except Exception as exc:
         # cryptography reports bad DER, unsupported extensions or odd names through many exception
         # types (ValueError, x509.DuplicateExtension, UnsupportedGeneralNameType, ...): wire input, so
@@ -262,17 +252,31 @@ def parse_certificate(
         raise Malformed("x509.bad_certificate", f"{type(exc).__name__}: {exc}"[:200]) from exc
     if record.sni is None:
         return record
-    names = list(record.san_dns) if record.san_dns else common_names
-    if _is_ip(record.sni):
-        names = list(record.san_ip) or common_names
-    matches = hostname_matches(record.sni, names) if not _is_ip(record.sni) else record.sni in names
-    return _replace_sni_matches(record, matches)
+    return replace(record, sni_matches=sni_matches(record.sni, record.san_dns, record.san_ip, common_names))
 
 
-def _replace_sni_matches(record: X509Record, matches: bool) -> X509Record:
-    import dataclasses
+def sni_matches(sni: str, san_dns: Sequence[str], san_ip: Sequence[str], common_names: Sequence[str]) -> bool:
+    """Whether a server name (or an IP literal, which SNI should not carry but does) names the certificate:
+    SAN DNS names, else the subject CNs (RFC 6125 6.4.4); an address only against SAN IP addresses."""
+    try:
+        addr = ipaddress.ip_address(sni)
+    except ValueError:
+        return hostname_matches(sni, san_dns or common_names)
+    return any(_same_address(addr, ip) for ip in san_ip)
 
-    return dataclasses.replace(record, sni_matches=matches)
+
+def _same_address(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text) == addr
+    except ValueError:
+        return False
 
 
-__all__ = ["X509_FIELD_NAMES", "X509Record", "hostname_matches", "parse_certificate", "x509_jsonable"]
+__all__ = [
+    "X509_FIELD_NAMES",
+    "X509Record",
+    "hostname_matches",
+    "parse_certificate",
+    "sni_matches",
+    "x509_jsonable",
+]
