@@ -38,13 +38,18 @@ def _is_smb(data: bytes, from_client: bool) -> bool:
 
 
 _SMTP_GREETING = re.compile(rb"^220[ -].*(E?SMTP|mail|Postfix|Exim|Sendmail)", re.I)
+_SMTP_STRONG = re.compile(rb"^220[ -].*(E?SMTP|Postfix|Exim|Sendmail)", re.I)
 _FTP_GREETING = re.compile(rb"^220[ -].*(FTP|FileZilla|vsftpd|ProFTPD)", re.I)
 
 
 def _is_smtp(data: bytes, from_client: bool) -> bool:
     if from_client:
         return data[:5].upper() in (b"EHLO ", b"HELO ")
-    return bool(_SMTP_GREETING.match(data[:512]))
+    head = data[:512]
+    if _SMTP_STRONG.match(head):
+        return True
+    # "mail" alone is weak: "220 ProFTPD Server (mail.example.com)" is an FTP greeting
+    return bool(_SMTP_GREETING.match(head)) and not _FTP_GREETING.match(head)
 
 
 def _is_ftp(data: bytes, from_client: bool) -> bool:
@@ -86,6 +91,9 @@ def port_service(orig_port: int, resp_port: int) -> str | None:
 
 def classify(port_label: str | None, payload: bytes, from_client: bool) -> tuple[str | None, str | None]:
     """(service, how) for a flow whose port proposes `port_label`, given a first payload."""
+    port_signature = PAYLOAD_SIGNATURES.get(port_label or "")
+    if port_signature is not None and port_signature(payload, from_client):
+        return port_label, "both"  # the port's own protocol matches: it wins over any other match
     seen = next((name for name, sig in PAYLOAD_SIGNATURES.items() if sig(payload, from_client)), None)
     if seen is None:
         return (port_label, "port") if port_label else (None, None)

@@ -55,3 +55,17 @@ class ExpectedConnection:
     """uid of the flow that announced it."""
     orig_h: str | None = None
     """Address expected to connect, when known."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsUpgrade:
+    """A clear-text session switched to TLS in the same stream (STARTTLS, STLS, AUTH TLS accepted)."""
+
+    ts: float
+    """Time of the server's positive answer."""
+    uid: str
+    """Connection uid."""
+    protocol: str
+    """The clear-text protocol that was upgraded (smtp, pop3, imap, ftp)."""
+    command: str
+    """The command that asked for the upgrade, as sent (e.g. "STARTTLS", "AUTH TLS")."""

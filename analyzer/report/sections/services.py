@@ -1,0 +1,67 @@
+"""Terminal tables of hybrid classification: services and how they were recognised, port/payload
+mismatches, and in-stream TLS upgrades (STARTTLS, STLS, AUTH TLS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzer.report.text import Table, safe
+
+MAX_ROWS = 50
+"""Rows shown per list table (the JSON keeps them all)."""
+MISMATCH_KINDS = {
+    "unusual_port": "known protocol on a non-standard port",
+    "port_mismatch": "standard port carrying something else",
+}
+"""Mismatch kind -> words for the table."""
+
+
+def _endpoint(entry: dict[str, Any], side: str) -> str:
+    host, port = entry.get(f"id.{side}_h"), entry.get(f"id.{side}_p")
+    return "-" if host is None else safe(f"{host}:{port}", 46)
+
+
+def services_tables(summary: dict[str, Any]) -> list[Table]:
+    services = summary.get("services") or {}
+    table = Table(
+        "Services (port proposes, payload confirms)",
+        ["service", "flows", "bytes", "port", "payload", "both", "expected"],
+    )
+    for name, s in services.items():
+        by = s.get("by", {})
+        table.rows.append(
+            [
+                safe(name, 16),
+                s["flows"],
+                s["bytes"],
+                by.get("port", 0),
+                by.get("payload", 0),
+                by.get("both", 0),
+                by.get("expected", 0),
+            ]
+        )
+    mismatches = summary.get("mismatches") or []
+    mism = Table(
+        f"Port/payload mismatches ({len(mismatches)})",
+        ["client", "server", "proto", "port proposes", "payload says", "kind"],
+    )
+    for m in mismatches[:MAX_ROWS]:
+        mism.rows.append(
+            [
+                _endpoint(m, "orig"),
+                _endpoint(m, "resp"),
+                m["proto"],
+                safe(m["port_service"] or "-", 16),
+                safe(m["service"], 16),
+                MISMATCH_KINDS.get(m["kind"], safe(m["kind"])),
+            ]
+        )
+    upgrades = summary.get("upgrades") or []
+    upg = Table(
+        f"TLS upgrades in the same stream ({len(upgrades)})", ["client", "server", "protocol", "command"]
+    )
+    for u in upgrades[:MAX_ROWS]:
+        upg.rows.append(
+            [_endpoint(u, "orig"), _endpoint(u, "resp"), safe(u["protocol"], 10), safe(u["command"], 20)]
+        )
+    return [table, mism, upg]
