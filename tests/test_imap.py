@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analyzer import registry
+from analyzer.dissectors.base import TlsUpgrade
 from analyzer.dissectors.imap import MAX_LITERAL, ImapCommand, ImapDissector, ImapResponse, ImapUntagged
-from analyzer.dissectors.textproto import AuthContinuation, MailOddLine, MailTlsUpgrade
+from analyzer.dissectors.textproto import AuthContinuation, MailOddLine
 from analyzer.errors import Malformed
 from analyzer.report.sections.mail import imap_tables
 from analyzer.report.terminal import render
@@ -210,12 +211,12 @@ def test_starttls_hands_over_to_tls() -> None:
     ]
     for cut in (whole, bytewise):
         events = run(ImapDissector, script, cut, 143)
-        assert len(of(events, MailTlsUpgrade)) == 1
+        assert len(of(events, TlsUpgrade)) == 1
         assert [ch.server_name for ch in of(events, TlsClientHello)] == ["imap.example.net"]
         assert not of(events, MailOddLine)
     refused: Script = [(False, b"* OK\r\n"), (True, b"c1 STARTTLS\r\nc2 NOOP\r\n"), (False, b"c1 BAD no\r\n")]
     events = run(ImapDissector, refused, whole, 143)
-    assert not of(events, MailTlsUpgrade)
+    assert not of(events, TlsUpgrade)
     assert [c.command for c in of(events, ImapCommand)] == ["STARTTLS", "NOOP"]
 
 

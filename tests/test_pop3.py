@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analyzer import registry
+from analyzer.dissectors.base import TlsUpgrade
 from analyzer.dissectors.pop3 import Pop3Command, Pop3Data, Pop3Dissector, Pop3Reply
-from analyzer.dissectors.textproto import AuthContinuation, MailOddLine, MailTlsUpgrade
+from analyzer.dissectors.textproto import AuthContinuation, MailOddLine
 from analyzer.errors import Malformed
 from analyzer.report.sections.mail import pop3_tables
 from analyzer.report.terminal import render
@@ -198,12 +199,12 @@ def test_stls_hands_over_to_tls() -> None:
     ]
     for cut in (whole, bytewise):
         events = run(Pop3Dissector, script, cut, 110)
-        assert len(of(events, MailTlsUpgrade)) == 1
+        assert len(of(events, TlsUpgrade)) == 1
         assert [c.command for c in of(events, Pop3Command)] == ["STLS"]
         assert [ch.server_name for ch in of(events, TlsClientHello)] == ["pop.example.net"]
     refused: Script = [(False, b"+OK\r\n"), (True, b"STLS\r\nUSER bob\r\n"), (False, b"-ERR no TLS\r\n")]
     events = run(Pop3Dissector, refused, whole, 110)
-    assert not of(events, MailTlsUpgrade)
+    assert not of(events, TlsUpgrade)
     assert [c.command for c in of(events, Pop3Command)] == ["STLS", "USER"]
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from analyzer import registry
 from analyzer.decode import Decoder
+from analyzer.dissectors.base import TlsUpgrade
 from analyzer.dissectors.lines import MAX_LINE
 from analyzer.dissectors.smtp import DATA_END, SmtpCommand, SmtpDissector, SmtpMessage, SmtpReply
 from analyzer.dissectors.textproto import (
@@ -29,7 +30,6 @@ from analyzer.dissectors.textproto import (
     AuthContinuation,
     MailGap,
     MailOddLine,
-    MailTlsUpgrade,
 )
 from analyzer.errors import Malformed
 from analyzer.flows import Flow, FlowTable
@@ -434,7 +434,7 @@ def test_starttls_hands_bytes_to_tls_even_when_pipelined() -> None:
     script = [*STARTTLS_HEAD[:3], (True, b"STARTTLS\r\n" + hello), (False, b"220 go\r\n" + server_hello())]
     for cut in (whole, bytewise):
         events = run(SmtpDissector, script, cut, 25)
-        assert len(of(events, MailTlsUpgrade)) == 1
+        assert len(of(events, TlsUpgrade)) == 1
         assert [c.command for c in of(events, SmtpCommand)] == ["EHLO", "STARTTLS"]
         (ch,) = of(events, TlsClientHello)
         assert ch.server_name == "mail.example.com"
@@ -449,7 +449,7 @@ def test_refused_starttls_releases_held_commands() -> None:
         (False, b"454 TLS not available\r\n"),
     ]
     events = run(SmtpDissector, script, whole, 25)
-    assert not of(events, MailTlsUpgrade)
+    assert not of(events, TlsUpgrade)
     assert [c.command for c in of(events, SmtpCommand)] == ["EHLO", "STARTTLS", "MAIL"]
 
 

@@ -123,6 +123,7 @@ class Pop3Dissector(LineProtocol):
     """POP3 session: commands, statuses, multi-line bodies; STLS hands the stream to TLS."""
 
     SERVICE = "pop3"
+    UPGRADE_COMMAND = "STLS"
 
     def __init__(self, flow: Flow) -> None:
         super().__init__(flow)

@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from analyzer.dissectors.base import TlsUpgrade
 from analyzer.dissectors.lines import LineBuffer
 from analyzer.errors import Malformed
 
@@ -118,18 +119,6 @@ class MailSessionStart:
     """Server address."""
     resp_p: int
     """Server port."""
-
-
-@dataclass(frozen=True, slots=True)
-class MailTlsUpgrade:
-    """The server accepted STARTTLS/STLS: every later byte of the connection is TLS."""
-
-    ts: float
-    """Time of the server's positive answer."""
-    uid: str
-    """Connection uid."""
-    service: str
-    """smtp, pop3 or imap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +296,8 @@ class LineProtocol:
     """Stream-dissector skeleton for SMTP/POP3/IMAP: line, body, raw and held modes, then TLS."""
 
     SERVICE: ClassVar[str] = ""
+    UPGRADE_COMMAND: ClassVar[str] = "STARTTLS"
+    """The command that asks this protocol to switch to TLS (POP3 says STLS)."""
     """smtp, pop3 or imap: the section, the Malformed prefix and the events' `service`."""
 
     def __init__(self, flow: Flow) -> None:
@@ -435,7 +426,7 @@ class LineProtocol:
             self._tls = TlsDissector(self.flow)
         self.upgraded = True
         self.flow.service = self.SERVICE
-        events: list[Any] = [MailTlsUpgrade(ts, self.uid, self.SERVICE)]
+        events: list[Any] = [TlsUpgrade(ts, self.uid, self.SERVICE, self.UPGRADE_COMMAND)]
         for from_client, side in ((True, self._client), (False, self._server)):
             held, side.held = side.held, None
             for item in held or []:

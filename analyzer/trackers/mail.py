@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from analyzer.dissectors.base import TlsUpgrade
 from analyzer.dissectors.imap import ImapCommand, ImapResponse, ImapUntagged
 from analyzer.dissectors.pop3 import Pop3Command, Pop3Data, Pop3Reply
 from analyzer.dissectors.smtp import DATA_END, REPLY_CLASSES, SmtpCommand, SmtpMessage, SmtpReply
@@ -33,7 +34,6 @@ from analyzer.dissectors.textproto import (
     MailGap,
     MailOddLine,
     MailSessionStart,
-    MailTlsUpgrade,
 )
 from analyzer.records import to_jsonable
 from analyzer.trackers.conn import ConnRecord
@@ -364,7 +364,7 @@ class MailTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (
         MailSessionStart,
-        MailTlsUpgrade,
+        TlsUpgrade,
         AuthContinuation,
         MailOddLine,
         MailGap,
@@ -395,7 +395,7 @@ class MailTracker:
         self.findings_dropped = 0
         self._handlers: dict[type, Callable[[Any], None]] = {
             MailSessionStart: self._start,
-            MailTlsUpgrade: self._tls,
+            TlsUpgrade: self._tls,
             AuthContinuation: self._sasl,
             MailOddLine: self._odd,
             MailGap: self._gap,
@@ -494,8 +494,10 @@ class MailTracker:
             self._close(next(iter(self.sessions.values())))
         self.sessions[ev.uid] = _Session(ev, ev.ts)
 
-    def _tls(self, ev: MailTlsUpgrade) -> None:
-        self.stats[ev.service].tls_upgrades += 1
+    def _tls(self, ev: TlsUpgrade) -> None:
+        if ev.protocol not in self.stats:
+            return  # an FTP AUTH TLS: not a mail session
+        self.stats[ev.protocol].tls_upgrades += 1
         s = self._session(ev.uid, ev.ts)
         if s is not None:
             s.tls = True
