@@ -7,8 +7,28 @@ Classification is hybrid (the port proposes, the payload confirms); see `analyze
 from __future__ import annotations
 
 from analyzer.decode import ICMP, ICMPV6
+from analyzer.dissectors import dhcp as dhcp_dissector
+from analyzer.dissectors import dns as dns_dissector
+from analyzer.dissectors import ftp as ftp_dissector
+from analyzer.dissectors import smb as smb_dissector
 from analyzer.dissectors.base import DatagramParser, StreamDissectorFactory
+from analyzer.dissectors.http import HttpDissector
+from analyzer.dissectors.icmp import parse_icmpv4, parse_icmpv6
+from analyzer.dissectors.imap import ImapDissector
+from analyzer.dissectors.pop3 import Pop3Dissector
+from analyzer.dissectors.smtp import SmtpDissector
+from analyzer.dissectors.tls import TlsDissector
 from analyzer.trackers.conn import ConnTracker
+from analyzer.trackers.dhcp import DhcpTracker, Dhcpv6Tracker
+from analyzer.trackers.dns import DnsTracker
+from analyzer.trackers.ftp import FtpTracker
+from analyzer.trackers.http import HttpTracker
+from analyzer.trackers.icmp import IcmpTracker
+from analyzer.trackers.mail import MailTracker
+from analyzer.trackers.ndp import NdpTracker
+from analyzer.trackers.services import ServicesTracker
+from analyzer.trackers.smb import SmbTracker
+from analyzer.trackers.tls import TlsTracker
 
 UDP_SERVICES: dict[int, str] = {
     53: "dns",
@@ -16,6 +36,9 @@ UDP_SERVICES: dict[int, str] = {
     5355: "llmnr",
     67: "dhcp",
     68: "dhcp",
+    546: "dhcpv6",
+    547: "dhcpv6",
+    138: "netbios-dgm",  # SMB1 browser/mailslot datagrams
 }
 """Well-known UDP ports and the service they propose."""
 
@@ -39,16 +62,53 @@ TCP_SERVICES: dict[int, str] = {
 }
 """Well-known TCP ports and the service they propose."""
 
-DATAGRAM_PARSERS: dict[str, DatagramParser] = {}
+DATAGRAM_PARSERS: dict[str, DatagramParser] = {
+    "dhcp": dhcp_dissector.parse,
+    "dhcpv6": dhcp_dissector.parse_v6,
+    "dns": dns_dissector.parse,
+    "mdns": dns_dissector.parse,
+    "llmnr": dns_dissector.parse,
+    "netbios-dgm": smb_dissector.parse_datagram,
+}
 """UDP service -> datagram parser."""
 
-ICMP_PARSERS: dict[int, DatagramParser] = {}
+ICMP_PARSERS: dict[int, DatagramParser] = {
+    ICMP: parse_icmpv4,
+    ICMPV6: parse_icmpv6,  # also decodes Neighbor Discovery (types 133-137)
+}
 """IP protocol (ICMP, ICMPv6) -> datagram parser of the whole ICMP message."""
 
-STREAM_DISSECTORS: dict[str, StreamDissectorFactory] = {}
+STREAM_DISSECTORS: dict[str, StreamDissectorFactory] = {
+    "dns": dns_dissector.DnsTcpDissector,
+    "tls": TlsDissector,
+    "smtps": TlsDissector,  # implicit TLS: the whole stream is TLS
+    "pop3s": TlsDissector,
+    "imaps": TlsDissector,
+    "ftps": TlsDissector,
+    "http": HttpDissector,
+    "smtp": SmtpDissector,
+    "pop3": Pop3Dissector,
+    "imap": ImapDissector,
+    "ftp": ftp_dissector.FtpDissector,
+    "ftp-data": ftp_dissector.FtpDataDissector,
+    "smb": smb_dissector.SmbDissector,
+}
 """TCP service -> stream dissector class (one instance per flow)."""
 
-TRACKERS: list[type] = [ConnTracker]
+TRACKERS: list[type] = [
+    ConnTracker,
+    DhcpTracker,
+    Dhcpv6Tracker,
+    DnsTracker,
+    IcmpTracker,
+    NdpTracker,
+    TlsTracker,
+    HttpTracker,
+    MailTracker,
+    FtpTracker,
+    SmbTracker,
+    ServicesTracker,
+]
 """Every tracker the pipeline builds; each declares the event types it consumes."""
 
 __all__ = [

@@ -10,7 +10,6 @@ Every string that came off the wire goes through `safe()` (control characters es
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -21,7 +20,7 @@ from analyzer.dissectors.dhcp import DhcpMessage, Dhcpv6Message
 from analyzer.dissectors.dns import DnsMessageEvent
 from analyzer.dissectors.icmp import IcmpError
 from analyzer.dissectors.tls import TlsClientHello
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, safe, utc
 
 if TYPE_CHECKING:
     from analyzer.capture.live import LiveStats
@@ -62,7 +61,7 @@ IP_PROTO_NAMES: dict[int, str] = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6", 
 
 def _time(ts: float) -> str:
     """Packet time as UTC hours, minutes, seconds."""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%H:%M:%S")
+    return utc(ts).strftime("%H:%M:%S")
 
 
 def _lease(seconds: int | None) -> str:

@@ -5,23 +5,46 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tabulate import tabulate
-
 from analyzer.report.sections import core
-from analyzer.report.text import Table
+from analyzer.report.sections import dhcp as dhcp_section
+from analyzer.report.sections import dns as dns_section
+from analyzer.report.sections import ftp as ftp_section
+from analyzer.report.sections import http as http_section
+from analyzer.report.sections import icmp as icmp_section
+from analyzer.report.sections import mail as mail_section
+from analyzer.report.sections import services as services_section
+from analyzer.report.sections import smb as smb_section
+from analyzer.report.sections import tls as tls_section
+from analyzer.report.text import TERMINAL_WIDTH, Table, format_table, safe
 
 SectionTables = Callable[[dict[str, Any]], list[Table]]
 
 SECTION_RENDERERS: dict[str, SectionTables] = {
     "capture": core.capture_tables,
     "flows": core.flow_tables,
+    "icmp": icmp_section.icmp_tables,
+    "ndp": icmp_section.ndp_tables,
+    "dhcp": dhcp_section.dhcp_tables,
+    "dhcpv6": dhcp_section.dhcpv6_tables,
+    "dns": dns_section.dns_tables,
+    "tls": tls_section.tls_tables,
+    "http": http_section.http_tables,
+    "smtp": mail_section.smtp_tables,
+    "pop3": mail_section.pop3_tables,
+    "imap": mail_section.imap_tables,
+    "services": services_section.services_tables,
+    "ftp": ftp_section.ftp_tables,
+    "smb": smb_section.smb_tables,
     "malformed": core.malformed_tables,
 }
 """Section name -> function building its tables from the whole summary JSON, in print order."""
 
 
-def render(summary: dict[str, Any], sections: list[str] | None = None) -> str:
-    """All tables of the summary (or of the named sections) as one text block."""
+def render(
+    summary: dict[str, Any], sections: list[str] | None = None, width: int | None = TERMINAL_WIDTH
+) -> str:
+    """All tables of the summary (or of the named sections) as one text block; every cell escaped
+    (control characters, ANSI escapes) and the widest columns cut to fit `width` (None: no cut)."""
     out: list[str] = []
     for name, build in SECTION_RENDERERS.items():
         if sections and name not in sections:
@@ -29,7 +52,7 @@ def render(summary: dict[str, Any], sections: list[str] | None = None) -> str:
         for table in build(summary):
             if not table.rows:
                 continue
-            out.append(f"== {table.title} ==")
-            out.append(tabulate(table.rows, headers=table.headers, tablefmt="simple", disable_numparse=True))
+            out.append(f"== {safe(table.title, width - len('==  ==') if width else 0)} ==")
+            out.append(format_table(table.headers, table.rows, width))
             out.append("")
     return "\n".join(out)

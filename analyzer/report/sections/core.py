@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, safe, utc
 
 PROTOCOL_ORDER = ["eth", "sll", "null", "ppp", "vlan", "mpls", "ipv4", "ipv6", "tcp", "udp", "icmp", "icmpv6"]
 """Hierarchy rows shown first, in this order; other layers follow by count."""
@@ -14,7 +13,7 @@ PROTOCOL_ORDER = ["eth", "sll", "null", "ppp", "vlan", "mpls", "ipv4", "ipv6", "
 def _time(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return utc(ts).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def capture_tables(summary: dict[str, Any]) -> list[Table]:

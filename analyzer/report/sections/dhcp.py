@@ -3,10 +3,9 @@ findings, and each client's lease timeline."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, safe, utc
 
 MAX_LEASE_ROWS = 200
 """Clients listed in the lease table; the JSON keeps them all, a terminal does not need thousands."""
@@ -18,7 +17,7 @@ INFINITE_LEASE = 0xFFFFFFFF
 def _time(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return utc(ts).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _lease(seconds: int | None) -> str:

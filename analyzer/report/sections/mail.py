@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, safe, utc
 
 MAX_SESSION_ROWS = 100
 """Session rows printed per protocol; the JSON keeps up to its own limit."""
@@ -16,7 +15,7 @@ MAX_FINDING_ROWS = 50
 def _time(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return utc(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _cell(value: Any, limit: int = 28) -> str:

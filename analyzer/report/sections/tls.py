@@ -3,10 +3,9 @@ alerts and certificates with their findings."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, safe, utc
 
 TOP_N = 15
 """Rows shown in each "top" table (SNI, ciphers, JA3, JA4, ...)."""
@@ -27,7 +26,7 @@ def _counts(title: str, header: str, counts: dict[str, int], width: int = 48) ->
 def _date(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+    return utc(ts).strftime("%Y-%m-%d")
 
 
 def _findings(cert: dict[str, Any]) -> str:

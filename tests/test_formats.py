@@ -1,0 +1,222 @@
+"""Terminal tables at 80 columns, CSV (one file per table, no formula injection) and Markdown."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from analyzer.cli import main
+from analyzer.report.csv_out import csv_cell, file_name, write_csv
+from analyzer.report.markdown import md_escape, render_markdown
+from analyzer.report.tables import generic_tables, report_sections, section_names
+from analyzer.report.terminal import SECTION_RENDERERS, render
+from analyzer.report.text import MIN_COLUMN, TERMINAL_WIDTH, cut, fit_table, format_table, safe
+from tests.oracle import SAMPLES, analyze_json, sample_files
+
+MIXED = SAMPLES / "mixed.pcap"
+HOSTILE = "\x1b[31mred\x1b[0m\r\n\x07<script>|*_`=cmd()\u202egnp.exe"
+
+
+@pytest.fixture(scope="module")
+def mixed() -> dict[str, Any]:
+    return analyze_json(str(MIXED))
+
+
+def hostile_summary(base: dict[str, Any]) -> dict[str, Any]:
+    """The mixed summary with a wire string full of control characters and markup in a DNS name."""
+    data = json.loads(json.dumps(base))
+    data["dns"]["top_names"].insert(0, {"name": HOSTILE, "count": 99})
+    data["http"]["hosts"] = {'=HYPERLINK("http://x")': 3, "-2+3": 1, "@SUM(A1)": 1, "+cmd": 1, "-": 1}
+    return data
+
+
+# -- terminal ----------------------------------------------------------------------------------------
+
+
+def test_safe_escapes_control_ansi_and_bidi() -> None:
+    text = safe(HOSTILE, 0)
+    assert "\x1b" not in text and "\r" not in text and "\n" not in text and "\x07" not in text
+    assert "\u202e" not in text
+    assert "\\e[31mred" in text and "\\r\\n" in text and "\\x07" in text and "\\u202e" in text
+
+
+def test_cut_uses_an_ellipsis() -> None:
+    assert cut("abcdefghij", 5) == "abcd…" and len(cut("abcdefghij", 5)) == 5
+    assert cut("abc", 5) == "abc" and cut("abcdef", 0) == "abcdef"
+
+
+def test_fit_table_cuts_the_widest_column_first() -> None:
+    rows = [["a", "x" * 100, "12345"], ["b", "short", "7"]]
+    heads, cells = fit_table(["k", "long text", "n"], rows, 40)
+    widths = [max(len(h) + 2, *(len(r[i]) for r in cells)) for i, h in enumerate(heads)]
+    assert sum(widths) + 2 * (len(widths) - 1) <= 40
+    assert cells[0][1].endswith("…") and cells[0][0] == "a" and cells[0][2] == "12345"
+
+
+def test_fit_table_stops_at_the_minimum_column() -> None:
+    rows = [["x" * 30] * 12]
+    _, cells = fit_table([f"h{i}" for i in range(12)], rows, 40)
+    assert all(len(c) == MIN_COLUMN for c in cells[0])
+
+
+def test_format_table_prints_a_short_wide_table_vertically() -> None:
+    text = format_table(["file", "format", "first"], [["x" * 70, "pcap", "2024-03-01 10:00:00.000"]])
+    lines = text.splitlines()
+    assert lines[0].startswith("file") and lines[1].startswith("format") and "2024-03-01 10:00:00.000" in text
+    assert all(len(line) <= TERMINAL_WIDTH for line in lines)
+
+
+@pytest.mark.parametrize("name", sample_files())
+def test_terminal_report_fits_80_columns(name: str) -> None:
+    text = render(analyze_json(str(SAMPLES / name)))
+    too_wide = [line for line in text.splitlines() if len(line) > TERMINAL_WIDTH]
+    assert not too_wide, too_wide[:3]
+    assert "\x1b" not in text
+
+
+def test_terminal_escapes_hostile_cells(mixed: dict[str, Any]) -> None:
+    text = render(hostile_summary(mixed), ["dns"])
+    assert "\x1b" not in text and "\r" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\e[31mred" in text
+
+
+def test_render_without_width_cuts_nothing(mixed: dict[str, Any]) -> None:
+    wide = render(mixed, ["icmp"], None)
+    assert max(len(line) for line in wide.splitlines()) > TERMINAL_WIDTH
+    assert "Destination Unreachable: fragmentation needed and DF set" in wide
+
+
+def test_section_option_limits_the_output() -> None:
+    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "dns,tls"])
+    assert result.exit_code == 0, result.output
+    assert "DNS queries by type" in result.output and "TLS" in result.output
+    assert "Protocol hierarchy" not in result.output and "ICMP messages" not in result.output
+
+
+def test_unknown_section_is_named_on_stderr() -> None:
+    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "dns,nosuch"])
+    assert result.exit_code == 0
+    assert "no such section: nosuch" in result.stderr
+    assert "DNS queries by type" in result.stdout
+
+
+# -- sections shared by the file formats ----------------------------------------------------------------
+
+
+def test_every_renderer_and_unrendered_section_is_listed(mixed: dict[str, Any]) -> None:
+    names = section_names(mixed)
+    assert names[: len(SECTION_RENDERERS)] == list(SECTION_RENDERERS)
+    assert "ip_fragments" in names and "mdns" not in names and "schema" not in names
+
+
+def test_generic_tables_cover_a_section_without_renderer() -> None:
+    section = {"reassembled": 3, "name": "<b>", "by_kind": {"a": 1}, "items": [{"k": "v", "n": 2, "sub": {}}]}
+    tables = generic_tables("new_area", section)
+    assert [t.rows for t in tables] == [[["reassembled", "3"], ["name", "<b>"]], [["a", "1"]], [["v", "2"]]]
+    assert tables[2].headers == ["k", "n"]
+
+
+def test_report_sections_keep_only_the_named_ones(mixed: dict[str, Any]) -> None:
+    shown = report_sections(mixed, ["dns", "ip_fragments"])
+    assert [s.name for s in shown] == ["dns", "ip_fragments"]
+    assert all(t.rows for s in shown for t in s.tables)
+
+
+# -- CSV ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "\\tx"),
+        ("-", "-"),
+        ("-12", "-12"),
+        ("+3.5%", "+3.5%"),
+        ("plain", "plain"),
+        (42, 42),
+        (None, ""),
+    ],
+)
+def test_csv_cells_are_defused(value: Any, written: Any) -> None:
+    assert csv_cell(value) == written
+
+
+def test_csv_file_names_are_stable_and_unique() -> None:
+    taken: set[str] = set()
+    assert file_name("dns", "DNS queries by type (23 queries)", taken) == "dns-queries-by-type.csv"
+    assert file_name("dns", "DNS queries by type (9 queries)", taken) == "dns-queries-by-type-2.csv"
+    assert file_name("capture", "Capture", taken) == "capture.csv"
+    assert file_name("x", "../../etc/passwd", taken) == "x-etc-passwd.csv"
+
+
+def test_write_csv_one_file_per_table(tmp_path: Path, mixed: dict[str, Any]) -> None:
+    data = hostile_summary(mixed)
+    written = write_csv(data, tmp_path / "out")
+    tables = sum(len(s.tables) for s in report_sections(data))
+    assert len(written) == tables and all(p.parent == tmp_path / "out" for p in written)
+    hosts = next(p for p in written if p.name.startswith("http-") and "host" in p.name)
+    with hosts.open(newline="", encoding="utf-8") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert '\'=HYPERLINK("http://x")' in cells and "'-2+3" in cells and "'@SUM(A1)" in cells
+    assert not any(c[:1] in ("=", "+", "@") for c in cells)
+    names = (tmp_path / "out" / "dns-top-queried-names.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in names and "\\e[31mred" in names
+    with (tmp_path / "out" / "capture-protocol-hierarchy.csv").open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["protocol", "frames", "share"] and ["eth", "536", "100.0%"] in rows
+
+
+def test_cli_csv_needs_a_directory(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--format", "csv"])
+    assert result.exit_code == 2 and "-o DIR" in result.output
+    out = tmp_path / "csv"
+    result = CliRunner().invoke(
+        main, ["analyze", str(MIXED), "--format", "csv", "-o", str(out), "--section", "dns"]
+    )
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files and all(f.startswith("dns-") for f in files)
+    assert "CSV files written" in result.stderr
+
+
+def test_cli_json_refuses_a_directory_output(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--format", "json", "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory" in result.output
+
+
+# -- Markdown -----------------------------------------------------------------------------------------
+
+
+def test_md_escape_defuses_markup() -> None:
+    assert md_escape("<script>|*x*_`") == "&lt;script&gt;\\|\\*x\\*\\_\\`"
+    assert md_escape("a\nb") == "a\\\\nb"  # the escaped newline's backslash shows as typed
+
+
+def test_markdown_report(mixed: dict[str, Any]) -> None:
+    text = render_markdown(hostile_summary(mixed))
+    assert text.startswith("# pcap-analyzer report")
+    assert "## DNS" in text and "### DNS queries by type (30 queries)" in text
+    assert "| qtype | count | share |" in text and "|---|---|---|" in text
+    assert "<script>" not in text and "&lt;script&gt;" in text and "\x1b" not in text
+    for line in text.splitlines():
+        if line.startswith("| ") and "script" in line:
+            assert line.count(" | ") == 1  # the name's own "|" is escaped: still two columns
+
+
+def test_cli_markdown(tmp_path: Path) -> None:
+    out = tmp_path / "r.md"
+    result = CliRunner().invoke(
+        main, ["analyze", str(MIXED), "--format", "markdown", "--section", "tls", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "## TLS" in text and "## DNS" not in text and "536 packets" in text
