@@ -37,6 +37,10 @@ def _is_smb(data: bytes, from_client: bool) -> bool:
     return len(data) >= 4 and data[0] in (0x81, 0x82) and data[1] <= 1
 
 
+SIGNATURE_WINDOW = 512
+"""Bytes of a first payload the greeting patterns look at: a greeting line is far shorter, and the
+regexes' work stays bounded whatever the segment size."""
+
 _SMTP_GREETING = re.compile(rb"^220[ -].*(E?SMTP|mail|Postfix|Exim|Sendmail)", re.I)
 _SMTP_STRONG = re.compile(rb"^220[ -].*(E?SMTP|Postfix|Exim|Sendmail)", re.I)
 _FTP_GREETING = re.compile(rb"^220[ -].*(FTP|FileZilla|vsftpd|ProFTPD)", re.I)
@@ -45,7 +49,7 @@ _FTP_GREETING = re.compile(rb"^220[ -].*(FTP|FileZilla|vsftpd|ProFTPD)", re.I)
 def _is_smtp(data: bytes, from_client: bool) -> bool:
     if from_client:
         return data[:5].upper() in (b"EHLO ", b"HELO ")
-    head = data[:512]
+    head = data[:SIGNATURE_WINDOW]
     if _SMTP_STRONG.match(head):
         return True
     # "mail" alone is weak: "220 ProFTPD Server (mail.example.com)" is an FTP greeting
@@ -54,7 +58,7 @@ def _is_smtp(data: bytes, from_client: bool) -> bool:
 
 def _is_ftp(data: bytes, from_client: bool) -> bool:
     # the client's USER is shared with POP3: only the server's greeting tells FTP apart
-    return not from_client and bool(_FTP_GREETING.match(data[:512]))
+    return not from_client and bool(_FTP_GREETING.match(data[:SIGNATURE_WINDOW]))
 
 
 def _is_pop3(data: bytes, from_client: bool) -> bool:

@@ -151,7 +151,10 @@ class Pipeline:
                 stats.format = reader.info.format
                 stats.byte_order = reader.info.byte_order
                 stats.compressed = reader.info.compressed
-                self._run(reader.records(), reader, progress)
+                try:
+                    self._run(reader.records(), reader, progress)
+                finally:
+                    self._count_skipped(reader.skipped)
         except CaptureError as exc:
             stats.error, stats.error_offset = exc.message, exc.offset
         self.end_of_input()
@@ -355,6 +358,7 @@ class Pipeline:
                 self._weird(ts, flow.uid, exc.reason, exc.detail)
                 flow.dissector = dissector = None
                 flow.reassembler = None
+                flow.classify_tries = CLASSIFY_TRIES  # detached for good: never re-attached mid-stream
                 return
             self._route(events)
 
@@ -376,6 +380,7 @@ class Pipeline:
             self._deliver(flow, flow.reassembler.flush(), flow.last_ts)
             if flow.reassembler is not None:
                 missed = flow.reassembler.client.missed_bytes + flow.reassembler.server.missed_bytes
+                self._reassembly_weirds(flow)
         if flow.dissector is not None:
             try:
                 self._route(flow.dissector.close(flow.last_ts))
@@ -445,6 +450,34 @@ class Pipeline:
         if len(self._expected) >= MAX_EXPECTATIONS:
             del self._expected[next(iter(self._expected))]
         self._expected[(exp.resp_h, exp.resp_p)] = exp
+
+    def _count_skipped(self, skipped: dict[str, int]) -> None:
+        """Blocks the reader skipped with intact framing (pcapng.unknown_interface, ...) become weirds.
+        In --jobs mode every worker reads every block, so only worker 0 counts them."""
+        if self.partition is not None and self.partition[0] != 0:
+            return
+        for reason, count in skipped.items():
+            self._weird(self._file_last or 0.0, None, reason, f"{count} blocks skipped")
+            self.malformed[reason] += count - 1  # one weird entry, every skipped block counted
+
+    def _reassembly_weirds(self, flow: Flow) -> None:
+        """Report, once per direction, what reassembly of a dissected TCP flow had to tolerate."""
+        assert flow.reassembler is not None
+        for side, name in ((flow.reassembler.client, "client"), (flow.reassembler.server, "server")):
+            if side.overlap_conflicts:
+                self._weird(
+                    flow.last_ts,
+                    flow.uid,
+                    "tcp.overlap_conflict",
+                    f"{name}: {side.overlap_conflicts} segments",
+                )
+            if side.buffer_limit_hits:
+                self._weird(
+                    flow.last_ts,
+                    flow.uid,
+                    "tcp.buffer_limit",
+                    f"{name}: {side.buffer_limit_hits} holes skipped at MAX_BUFFERED_*_PER_DIRECTION",
+                )
 
     def _weird(self, ts: float, uid: str | None, name: str, detail: str) -> None:
         self.malformed[name] += 1

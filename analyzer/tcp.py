@@ -228,6 +228,7 @@ class DirectionReassembler:
         "_order",
         "_recent",
         "_recent_bytes",
+        "buffer_limit_hits",
         "delivered_bytes",
         "dropped_segments",
         "missed_bytes",
@@ -264,6 +265,8 @@ class DirectionReassembler:
         """Stream bytes delivered (gaps excluded)."""
         self.dropped_segments = 0
         """Segments dropped (wholly or in part): too far from the stream position, or past the FIN."""
+        self.buffer_limit_hits = 0
+        """Holes given up on because held data passed the byte or piece limit (before `flush`)."""
         self.rst_seen = False
         """An RST was seen in this direction."""
 
@@ -375,6 +378,7 @@ class DirectionReassembler:
             self.overlap_conflicts += 1
         self._drain(out)
         while self._held_bytes > self._max_buffered or len(self._order) > self._max_segments:
+            self.buffer_limit_hits += 1
             self._skip_hole(out)
         return out
 

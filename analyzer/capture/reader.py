@@ -82,13 +82,16 @@ MAX_INTERFACES = 65536
 """Most pcapng interfaces kept across all sections (an interface id in the obsolete Packet Block is
 16 bits); bounds `reader.interfaces` against a file made of endless IDBs."""
 
-MAX_GZIP_EXPANSION_RATIO = 1000
-"""Most decompressed bytes per compressed byte read. Real captures compress 2-20x; deflate's own
-ceiling is about 1032x, so exceeding 1000x over a long stretch is a gzip bomb, not a capture."""
+MAX_GZIP_EXPANSION_RATIO = 200
+"""Most decompressed bytes per compressed byte read. Real captures compress 2-20x and a synthetic
+benchmark capture ~50x; deflate's own ceiling is about 1032x. The limit must stay well below that
+ceiling: the compressed count runs ahead of the data decompressed from it (GzipFile reads 128 KiB at
+a time), so at 1000x a 200 KiB bomb of zeros was fully inflated (200 MiB) before being refused."""
 
-GZIP_EXPANSION_FLOOR = 64 << 20
-"""Decompressed bytes always allowed before the expansion ratio is enforced (64 MiB), so that a small
-but highly repetitive capture is never refused."""
+GZIP_EXPANSION_FLOOR = 16 << 20
+"""Decompressed bytes always allowed before the expansion ratio is enforced (16 MiB), so that a small
+but highly repetitive capture is never refused. Kept modest because a bomb is inflated and analysed
+up to here: 16 MiB of zeros is a million empty frames, a few seconds of work."""
 
 SNIFF_LEN = 4
 """Bytes needed to recognise a format by its magic number (gzip needs 2, captures 4)."""

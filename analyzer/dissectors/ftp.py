@@ -66,6 +66,8 @@ MAX_HELD_BYTES = 64 * 1024
 in a few KiB; a client sending more without an answer is broken."""
 MAX_SIZES = 64
 """SIZE answers remembered per session (file name -> size), oldest forgotten first."""
+MAX_SIZE_DIGITS = 18
+"""Digits of a SIZE reply converted to a number (10^18 bytes is an exabyte; bounds the work)."""
 MIME_SNIFF_BYTES = 512
 """First bytes of a data connection kept to guess its MIME type."""
 PASSWORD_MASK = "<hidden>"
@@ -723,7 +725,7 @@ class FtpDissector:
 
     def _on_size(self, cmd: _Pending, code: int, msg: bytes, events: list[object], ts: float) -> None:
         text = msg.strip()
-        if code != REPLY_SIZE or not text.isdigit() or len(text) > 18:
+        if code != REPLY_SIZE or not text.isdigit() or len(text) > MAX_SIZE_DIGITS:
             return
         if len(self._sizes) >= MAX_SIZES:
             del self._sizes[next(iter(self._sizes))]

@@ -53,6 +53,8 @@ MAX_PENDING = 128
 this the client is not waiting for replies at all and the oldest are forgotten."""
 MAX_BDAT_CHUNK = 1 << 32
 """Largest BDAT chunk skipped by count (4 GiB); a larger size is not a real chunk."""
+MAX_BDAT_DIGITS = 12
+"""Digits of a BDAT size converted to a number (more cannot be under MAX_BDAT_CHUNK; bounds the work)."""
 
 COMMAND_ARGS: dict[str, str] = {
     "HELO": "domain",
@@ -253,7 +255,12 @@ class SmtpDissector(LineProtocol):
 
     def _cmd_bdat(self, arg: bytes, ts: float) -> list[Any]:
         parts = arg.split()
-        if not parts or not parts[0].isdigit() or len(parts[0]) > 12 or int(parts[0]) > MAX_BDAT_CHUNK:
+        if (
+            not parts
+            or not parts[0].isdigit()
+            or len(parts[0]) > MAX_BDAT_DIGITS
+            or int(parts[0]) > MAX_BDAT_CHUNK
+        ):
             return [MailOddLine(ts, self.uid, self.SERVICE, True, "bad_bdat_size")]
         if self._message is None or self._via != "BDAT":
             self._start_message("BDAT")

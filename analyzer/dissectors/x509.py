@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,6 +23,11 @@ MAX_SAN_ENTRIES = 256
 """subjectAltName entries kept per kind: CDN certificates carry a few hundred, more is abuse."""
 MAX_NAME_CHARS = 1024
 """Characters kept of a subject/issuer string (a DN is normally well under 200)."""
+
+# cryptography warns (CryptographyDeprecationWarning, on stderr) about certificates that bend RFC 5280,
+# e.g. a negative serial number: wire input, one line per odd certificate in the middle of the CLI's
+# output. The certificate still decodes; the warnings raised from this module's calls are silenced.
+warnings.filterwarnings("ignore", module=r"analyzer\.dissectors\.x509")
 
 X509_FIELD_NAMES: dict[str, str] = {
     "version": "certificate.version",

@@ -471,6 +471,8 @@ class _ServiceStats:
                 for h, s in authoritative[:TOP_N]
             ],
             "referrals": self.referrals,
+            "servers_dropped": self.servers_dropped,
+            "clients_dropped": self.clients_dropped,
             "top_names": _top(self.names),
             "nxdomain_names": _top(self.nxdomain_names),
             "clients": [
