@@ -68,6 +68,7 @@ def run_task(path: str, file_index: int, part: int, parts: int) -> WorkerResult:
     pipe = Pipeline(event_sink=collect, partition=(part, parts) if parts > 1 else None)
     pipe.trackers = []  # the parent runs the trackers over the merged events
     pipe._routes = {}
+    pipe.tolerated = {}  # the parent counts them when it replays the events
     stats = pipe.run_file(path)
     return WorkerResult(
         file_index=file_index,

@@ -113,6 +113,8 @@ class Pipeline:
         """Packet time of the frame being processed."""
         self._next_tick = float("-inf")
         self.fragment_counts: dict[str, int] | None = None
+        self.tolerated = registry.TOLERATED_MALFORMED
+        """Event types carrying tolerated malformations; a --jobs worker leaves them to the parent."""
         self.decoder = Decoder()
         self.flows = FlowTable()
         self.protocols: Counter[str] = Counter()
@@ -437,9 +439,15 @@ class Pipeline:
             for tracker in self.trackers:
                 tracker.expire(self.now)
         sink = self.event_sink
+        tolerated = self.tolerated
         for event in events:
             if sink is not None:
                 sink(event)
+            noted = tolerated.get(type(event))
+            if noted is not None:
+                for reason, detail in noted(event):
+                    ts = getattr(event, "ts", self.now)
+                    self._note(Weird(ts, getattr(event, "uid", None), reason, detail))
             if isinstance(event, ExpectedConnection):
                 self._expect(event)
                 continue
@@ -480,12 +488,16 @@ class Pipeline:
                 )
 
     def _weird(self, ts: float, uid: str | None, name: str, detail: str) -> None:
-        self.malformed[name] += 1
         weird = Weird(ts, uid, name, detail)
-        if len(self.weirds) < MAX_WEIRDS:
-            self.weirds.append(weird)
+        self._note(weird)
         if self.event_sink is not None:
             self.event_sink(weird)
+
+    def _note(self, weird: Weird) -> None:
+        """Count a malformation by reason and keep its details (bounded)."""
+        self.malformed[weird.name] += 1
+        if len(self.weirds) < MAX_WEIRDS:
+            self.weirds.append(weird)
 
     # -- output --
 

@@ -6,18 +6,24 @@ Classification is hybrid (the port proposes, the payload confirms); see `analyze
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from analyzer.decode import ICMP, ICMPV6
 from analyzer.dissectors import dhcp as dhcp_dissector
 from analyzer.dissectors import dns as dns_dissector
 from analyzer.dissectors import ftp as ftp_dissector
 from analyzer.dissectors import smb as smb_dissector
 from analyzer.dissectors.base import DatagramParser, StreamDissectorFactory
+from analyzer.dissectors.dhcp import DhcpMessage, Dhcpv6Message
+from analyzer.dissectors.dns import DnsMessageEvent, DnsWeird
 from analyzer.dissectors.http import HttpDissector
-from analyzer.dissectors.icmp import parse_icmpv4, parse_icmpv6
+from analyzer.dissectors.icmp import IcmpMessage, parse_icmpv4, parse_icmpv6
 from analyzer.dissectors.imap import ImapDissector
 from analyzer.dissectors.pop3 import Pop3Dissector
+from analyzer.dissectors.smb import SmbWeird
 from analyzer.dissectors.smtp import SmtpDissector
-from analyzer.dissectors.tls import TlsDissector
+from analyzer.dissectors.tls import TlsDissector, TlsMalformedMessage
 from analyzer.trackers.conn import ConnTracker
 from analyzer.trackers.dhcp import DhcpTracker, Dhcpv6Tracker
 from analyzer.trackers.dns import DnsTracker
@@ -121,3 +127,43 @@ __all__ = [
     "TRACKERS",
     "UDP_SERVICES",
 ]
+
+
+Reasons = Callable[[Any], list[tuple[str, str]]]
+
+
+def _field(name: str) -> Reasons:
+    """(reason, "") for an event whose `name` field holds a malformed reason or None."""
+
+    def reasons(event: Any) -> list[tuple[str, str]]:
+        value = getattr(event, name)
+        return [(value, "")] if value else []
+
+    return reasons
+
+
+def _each(name: str) -> Reasons:
+    """(reason, "") for every reason in an event's tuple field `name`."""
+
+    def reasons(event: Any) -> list[tuple[str, str]]:
+        return [(r, "") for r in getattr(event, name)]
+
+    return reasons
+
+
+def _reason_detail(event: Any) -> list[tuple[str, str]]:
+    return [(event.reason, event.detail)]
+
+
+TOLERATED_MALFORMED: dict[type, Reasons] = {
+    IcmpMessage: _field("malformed"),
+    DnsMessageEvent: _field("malformed"),
+    DnsWeird: _reason_detail,
+    DhcpMessage: _each("problems"),
+    Dhcpv6Message: _each("problems"),
+    TlsMalformedMessage: _reason_detail,
+    SmbWeird: _reason_detail,
+}
+"""Events that report a problem the dissector tolerated (the message is still counted, as tshark
+counts it) -> the (reason, detail) pairs the pipeline adds to the summary's `malformed` counts and the
+weird list, so every malformation is visible in one place whichever dissector met it."""

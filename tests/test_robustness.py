@@ -431,10 +431,14 @@ EXPECTED: dict[str, Expect] = {
     "tcp_overlap_conflict": Expect(0, None, 10, {"tcp.overlap_conflict": 1}, check=_check_overlap_first_wins),
     "tcp_ooo_100k": Expect(0, None, bad.OOO_SEGMENTS + 7, seconds=30.0, memory_mb=96.0, check=_check_ooo),
     "tcp_buffer_limit": Expect(0, None, None, {"tcp.buffer_limit": 1}, check=_check_buffer_limit),
-    "dns_pointer_loop": Expect(0, None, 3, check=_check_dns_loop),
-    "dns_pointer_forward": Expect(0, None, 2, check=_dns_malformed({"dns.pointer_forward": 1}, 1)),
-    "dns_too_many_records": Expect(0, None, 2, check=_dns_malformed({"dns.too_many_records": 1}, 2)),
-    "dhcp_options_overrun": Expect(0, None, 2, check=_check_dhcp),
+    "dns_pointer_loop": Expect(0, None, 3, {"dns.pointer_loop": 2}, check=_check_dns_loop),
+    "dns_pointer_forward": Expect(
+        0, None, 2, {"dns.pointer_forward": 1}, check=_dns_malformed({"dns.pointer_forward": 1}, 1)
+    ),
+    "dns_too_many_records": Expect(
+        0, None, 2, {"dns.too_many_records": 1}, check=_dns_malformed({"dns.too_many_records": 1}, 2)
+    ),
+    "dhcp_options_overrun": Expect(0, None, 2, {"dhcp.option_past_end": 1}, check=_check_dhcp),
     "tls_handshake_16mb": Expect(
         0, None, None, {"tls.handshake_too_long": 1}, memory_mb=12.0, check=_check_tls_claim
     ),
@@ -446,11 +450,28 @@ EXPECTED: dict[str, Expect] = {
     "ftp_long_line": Expect(
         0, None, None, {"ftp.line_too_long": 1}, check=_line_bounded("ftp.line_too_long")
     ),
-    "smb_bogus_lengths": Expect(0, None, None, check=_check_smb),
+    "smb_bogus_lengths": Expect(
+        0,
+        None,
+        None,
+        {"smb2.bad_next_command": 1, "smb2.negotiate_short": 1, "smb2.short_header": 1},
+        check=_check_smb,
+    ),
     "gzip_bomb": Expect(2, r"refusing a likely gzip bomb", None, None, seconds=30.0, check=_bomb_of_zeros),
     "gzip_bomb_big_records": Expect(2, r"refusing a likely gzip bomb", None, check=_bomb_bounded),
-    "ndp_zero_length_option": Expect(0, None, 2, check=_check_ndp),
-    "icmp_quote_garbage": Expect(0, None, 5, check=_check_icmp),
+    "ndp_zero_length_option": Expect(0, None, 2, {"ndp.option_zero_length": 1}, check=_check_ndp),
+    "icmp_quote_garbage": Expect(
+        0,
+        None,
+        5,
+        {
+            "icmp.quote_empty": 1,
+            "icmp.quote_truncated": 1,
+            "icmp.quote_bad_version": 1,
+            "icmp.quote_bad_header_length": 1,
+        },
+        check=_check_icmp,
+    ),
     "http_header_flood": Expect(0, None, None, {"http.too_many_headers": 1}),
     "flow_flood": Expect(
         0,
