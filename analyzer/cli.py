@@ -63,7 +63,7 @@ def main() -> None:
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
-    help="Worker processes (default: all cores for large inputs, one for small ones).",
+    help="Worker processes (default: all cores for inputs over 64 MiB on machines with 4+ cores, else 1).",
 )
 @click.option(
     "--cluster", metavar="ADDRESS", help="Run on a Dask distributed scheduler, e.g. tcp://host:8786."
@@ -339,7 +339,7 @@ def interfaces(fmt: str) -> None:
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
-    help="Worker processes (default: all cores for large inputs, one for small ones).",
+    help="Worker processes (default: all cores for inputs over 64 MiB on machines with 4+ cores, else 1).",
 )
 def report(
     files: tuple[str, ...], output: str, sections: str | None, no_charts: bool, jobs: int | None

@@ -86,6 +86,7 @@ class Flow:
         "isn_resp",
         "key",
         "last_ts",
+        "missed_bytes",
         "orig_bytes",
         "orig_ip",
         "orig_ip_bytes",
@@ -142,6 +143,8 @@ class Flow:
         """The stream dissector attached to this flow, if any."""
         self.reassembler: Any = None
         self.parent_uid: str | None = None
+        self.missed_bytes = 0
+        """Bytes missing from the reassembled streams, once they were flushed (Zeek's missed_bytes)."""
 
     @property
     def orig_h(self) -> str:
@@ -225,6 +228,11 @@ class Flow:
         if os == _ESTABLISHED and rs == _ESTABLISHED:
             return "S1"
         return "OTH"
+
+    @property
+    def closed(self) -> bool:
+        """A TCP flow closed by RST, or by FIN from both sides."""
+        return _finished(self)
 
     @property
     def duration(self) -> float:

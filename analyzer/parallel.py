@@ -168,20 +168,27 @@ def _max(a: float | None, b: float | None) -> float | None:
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Inputs smaller than this are analysed in one process unless --jobs says otherwise: starting
 workers costs more than it saves below roughly this size."""
+PARALLEL_MIN_CORES = 4
+"""Below this many cores the default is one process: every worker reads the whole file and the parent
+unpickles and replays all events, which on 2 cores costs more than the split saves (measured on the
+1,000,000-packet benchmark: 5.1 s with one process, 5.6 s with -j 2; see docs/performance.md)."""
 
 
 def effective_jobs(paths: list[str], jobs: int | None) -> int:
-    """How many workers to use: --jobs if given, else all cores for large inputs, else one.
-    Standard input can only be read once, so it always gets one."""
+    """How many workers to use: --jobs if given; else all cores for large inputs on machines with
+    PARALLEL_MIN_CORES or more, else one. Standard input can only be read once: always one."""
     if "-" in paths:
         return 1
     if jobs is not None:
         return jobs
+    cores = os.cpu_count() or 1
+    if cores < PARALLEL_MIN_CORES:
+        return 1
     try:
         total = sum(os.path.getsize(p) for p in paths)
     except OSError:
         return 1  # let the reader report the missing or unreadable file
-    return (os.cpu_count() or 1) if total >= PARALLEL_MIN_BYTES else 1
+    return cores if total >= PARALLEL_MIN_BYTES else 1
 
 
 def analyze_parallel(

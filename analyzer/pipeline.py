@@ -31,7 +31,7 @@ from typing import Any
 from analyzer import registry
 from analyzer.capture import linktype_name, open_capture
 from analyzer.classify import classify, port_service
-from analyzer.decode import ICMP, ICMPV6, TCP, UDP, Decoder, Packet, ip_text
+from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet, ip_text
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
 from analyzer.flows import Flow, FlowTable
@@ -52,9 +52,25 @@ PROGRESS_EVERY = 65536
 """Frames between two progress callbacks."""
 TRACKER_TICK = 10.0
 """Seconds of packet time between two `expire(now)` calls to the trackers."""
-MAX_FOREIGN = 1 << 18
-"""Worker mode: host pairs remembered as another worker's (a cache; beyond it frames are decoded)."""
+MAX_OWNER_CACHE = 1 << 18
+"""Worker mode: host pairs whose owner is remembered (a cache; beyond it the hash is recomputed)."""
 _FAST_LAYERS = ["eth", "ipv4", "tcp"]
+_FIN_RST = 0x01 | 0x04
+
+
+def _is_plain_ipv4_end_host(data: bytes) -> bool:
+    """An untagged Ethernet frame carrying an unfragmented IPv4 TCP, UDP (not Teredo) or ICMP packet
+    without options: its outer addresses are the ones `_owns` decides by, so a worker can skip it
+    unread when they belong to another worker. Tunnels and fragments are always decoded."""
+    if data[12:15] != b"\x08\x00\x45" or data[20] & 0x3F or data[21]:
+        return False
+    proto = data[23]
+    if proto == 17:
+        return data[34:36] != _TEREDO and data[36:38] != _TEREDO
+    return proto == 6 or proto == 1
+
+
+_TEREDO = TEREDO_PORT.to_bytes(2, "big")
 
 
 def _is_plain_ipv4_tcp(data: bytes) -> bool:
@@ -105,8 +121,8 @@ class Pipeline:
         """Receives every event, record and weird as it is produced (for `pcap-analyzer events`)."""
         self.partition = partition
         """(k, n): analyse only the packets of host pairs whose hash is k modulo n (a --jobs worker)."""
-        self._foreign: set[bytes] = set()
-        """Worker mode: address bytes of Ethernet/IPv4/TCP frames that belong to another worker."""
+        self._owner_cache: dict[bytes, bool] = {}
+        """Worker mode: IPv4 address pair bytes (as in the frame) -> whether this worker owns them."""
         self.frame_no = 0
         """Index of the frame being processed, counted over all input files (orders merged events)."""
         self.now = 0.0
@@ -178,7 +194,8 @@ class Pipeline:
         process = self.process
         fast = self._fast
         flows = self.flows
-        foreign = self._foreign
+        owner_cache = self._owner_cache
+        part_k, part_n = self.partition or (0, 0)
         base = self.frame_no
         n = fast_n = fast_bytes = 0
         try:
@@ -186,8 +203,16 @@ class Pipeline:
                 n += 1
                 if progress is not None and n % PROGRESS_EVERY == 0:
                     progress(reader.bytes_consumed, reader.total_bytes)
-                if linktype == 1 and foreign and data[26:34] in foreign and _is_plain_ipv4_tcp(data):
-                    continue  # another worker's host pair
+                if part_n and linktype == 1 and _is_plain_ipv4_end_host(data):
+                    pair = data[26:34]
+                    mine = owner_cache.get(pair)
+                    if mine is None:
+                        a, b = data[26:30], data[30:34]
+                        mine = zlib.crc32(a + b if a <= b else b + a) % part_n == part_k
+                        if len(owner_cache) < MAX_OWNER_CACHE:
+                            owner_cache[pair] = mine
+                    if not mine:
+                        continue  # another worker's host pair: not even decoded
                 if linktype == 1 and fast:
                     entry = fast.get(data[26:38])
                     if (
@@ -270,6 +295,8 @@ class Pipeline:
         if proto == TCP:
             if flow.reassembler is not None or (pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES):
                 self._tcp(flow, pkt, from_orig)
+                if flow.reassembler is not None and pkt.tcp_flags & _FIN_RST and flow.closed:
+                    self._end_stream(flow)
             if (
                 flow.reassembler is None
                 and flow.classify_tries >= CLASSIFY_TRIES
@@ -297,10 +324,7 @@ class Pipeline:
         if not pkt.src_ip:
             return k == 0
         a, b = pkt.src_ip, pkt.dst_ip
-        mine = zlib.crc32(a + b if a <= b else b + a) % n == k
-        if not mine and pkt.linktype == 1 and pkt.layers == _FAST_LAYERS and len(self._foreign) < MAX_FOREIGN:
-            self._foreign.add(pkt.data[26:34])
-        return mine
+        return zlib.crc32(a + b if a <= b else b + a) % n == k
 
     def _new_flow(self, flow: Flow, pkt: Packet) -> None:
         if flow.proto == UDP:
@@ -372,16 +396,16 @@ class Pipeline:
             return
         self._route(events)
 
-    def _close_flow(self, flow: Flow, now: float) -> None:
-        if self._fast and flow.proto == TCP and len(flow.orig_ip) == 4:
-            o, r = flow.orig_port.to_bytes(2, "big"), flow.resp_port.to_bytes(2, "big")
-            self._fast.pop(flow.orig_ip + flow.resp_ip + o + r, None)
-            self._fast.pop(flow.resp_ip + flow.orig_ip + r + o, None)
-        missed = 0
+    def _end_stream(self, flow: Flow) -> None:
+        """Flush the reassembler and close the dissector: when the flow ends, or as soon as both
+        sides closed it (FIN/RST), so the heavy per-stream state of many short connections does not
+        wait for the flow's linger time. Late segments are then counted, no longer dissected."""
         if flow.reassembler is not None:
             self._deliver(flow, flow.reassembler.flush(), flow.last_ts)
             if flow.reassembler is not None:
-                missed = flow.reassembler.client.missed_bytes + flow.reassembler.server.missed_bytes
+                flow.missed_bytes += (
+                    flow.reassembler.client.missed_bytes + flow.reassembler.server.missed_bytes
+                )
                 self._reassembly_weirds(flow)
         if flow.dissector is not None:
             try:
@@ -389,6 +413,15 @@ class Pipeline:
             except Malformed as exc:
                 self._weird(flow.last_ts, flow.uid, exc.reason, exc.detail)
         flow.dissector = flow.reassembler = None
+        flow.classify_tries = CLASSIFY_TRIES
+
+    def _close_flow(self, flow: Flow, now: float) -> None:
+        if self._fast and flow.proto == TCP and len(flow.orig_ip) == 4:
+            o, r = flow.orig_port.to_bytes(2, "big"), flow.resp_port.to_bytes(2, "big")
+            self._fast.pop(flow.orig_ip + flow.resp_ip + o + r, None)
+            self._fast.pop(flow.resp_ip + flow.orig_ip + r + o, None)
+        self._end_stream(flow)
+        missed = flow.missed_bytes
         self._route(
             [
                 ConnRecord(

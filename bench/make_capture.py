@@ -8,6 +8,8 @@ Deterministic and fast (frames are written with struct, not scapy):
   is changed the same way, so both directions of every flow stay together) and its own time window.
 
     python bench/make_capture.py --packets 1000000 --out bench/out/bench-1m.pcap [--pcapng]
+        [--kind mixed|dns|flows]   (dns: a resolver's queries and answers; flows: 200,000 distinct
+                                    short TCP conversations first, then bulk)
 """
 
 from __future__ import annotations
@@ -118,6 +120,92 @@ def generate(total: int, template: Path) -> Iterator[tuple[float, bytes]]:
             ts += 0.05
 
 
+_QTYPES = (1, 28, 15, 16, 2, 12, 33, 65, 6, 5)
+"""A, AAAA, MX, TXT, NS, PTR, SRV, HTTPS, SOA, CNAME: the DNS-heavy capture's query mix."""
+
+
+def _udp_frame(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> bytes:
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, src, dst)
+    return _MAC_C + _MAC_S + b"\x08\x00" + ip + udp
+
+
+def _dns_name(index: int) -> bytes:
+    labels = [f"host{index % 5000}".encode(), f"zone{index % 97}".encode(), b"example", b"com"]
+    return b"".join(bytes([len(label)]) + label for label in labels) + b"\x00"
+
+
+def generate_dns(total: int) -> Iterator[tuple[float, bytes]]:
+    """A resolver's day: queries of ten types from 2,000 clients, each answered (one in 20 NXDOMAIN,
+    one in 50 left unanswered), the answer compressed against the question."""
+    server = bytes([198, 51, 100, 53])
+    ts = START_TS
+    i = 0
+    produced = 0
+    while produced < total:
+        client = bytes([10, 9, i // 250 % 8, 1 + i % 250])
+        sport, tid, qtype = 20000 + i % 40000, i & 0xFFFF, _QTYPES[i % len(_QTYPES)]
+        question = _dns_name(i) + struct.pack("!HH", qtype, 1)
+        query = struct.pack("!HHHHHH", tid, 0x0100, 1, 0, 0, 0) + question
+        yield ts, _udp_frame(client, server, sport, 53, query)
+        produced += 1
+        if i % 50 != 49 and produced < total:
+            rcode = 3 if i % 20 == 19 else 0
+            answer = b""
+            if not rcode and qtype == 1:
+                answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + bytes([203, 0, 113, i % 250])
+            flags = 0x8180 | rcode
+            resp = struct.pack("!HHHHHH", tid, flags, 1, 1 if answer else 0, 0, 0) + question + answer
+            yield ts + 0.002, _udp_frame(server, client, 53, sport, resp)
+            produced += 1
+        i += 1
+        ts += 0.0005
+
+
+def generate_flows(total: int, flows: int = 200_000) -> Iterator[tuple[float, bytes]]:
+    """`flows` distinct short TCP conversations (handshake, one request, one answer, teardown),
+    interleaved so that many are open at once, then bulk sessions up to `total` packets."""
+    produced = 0
+    ts = START_TS
+    open_window = 1000  # conversations in flight at a time
+    syn, fin, ackf, psh = 0x02, 0x01, 0x10, 0x08
+    for base in range(0, flows, open_window):
+        batch = range(base, min(base + open_window, flows))
+        steps: list[list[tuple[bytes, bytes, int, int, int, int, int, bytes]]] = []
+        for i in batch:
+            c = bytes([10, 20 + i // 65000, i // 250 % 260 % 256, 1 + i % 250])
+            srv = bytes([192, 0, 2, 1 + i % 200])
+            cp, sp = 1024 + i % 60000, 80
+            cs, ss = 1000 + i, 9000 + i
+            steps.append(
+                [
+                    (c, srv, cp, sp, cs, 0, syn, b""),
+                    (srv, c, sp, cp, ss, cs + 1, syn | ackf, b""),
+                    (c, srv, cp, sp, cs + 1, ss + 1, ackf | psh, b"x" * 64),
+                    (srv, c, sp, cp, ss + 1, cs + 65, ackf | psh, b"y" * 256),
+                    (c, srv, cp, sp, cs + 65, ss + 257, fin | ackf, b""),
+                    (srv, c, sp, cp, ss + 257, cs + 66, fin | ackf, b""),
+                    (c, srv, cp, sp, cs + 66, ss + 258, ackf, b""),
+                ]
+            )
+        for step in range(7):
+            for conv in steps:
+                yield ts, _tcp_frame(*conv[step])
+                produced += 1
+                ts += 0.00001
+                if produced >= total:
+                    return
+    index = 0
+    while produced < total:
+        for item in bulk_session(index, ts):
+            yield item
+            produced += 1
+            if produced >= total:
+                return
+        index += 1
+        ts += 0.05
+
+
 def write_pcap(path: Path, frames: Iterator[tuple[float, bytes]], limit: int) -> int:
     n = 0
     with open(path, "wb", buffering=1 << 20) as out:
@@ -156,10 +244,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "bench-1m.pcap")
     ap.add_argument("--template", type=Path, default=REPO / "sample_pcaps" / "mixed.pcap")
     ap.add_argument("--pcapng", action="store_true", help="write pcapng instead of classic pcap")
+    ap.add_argument("--kind", choices=["mixed", "dns", "flows"], default="mixed")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     writer = write_pcapng if args.pcapng else write_pcap
-    n = writer(args.out, generate(args.packets, args.template), args.packets)
+    frames = {
+        "mixed": lambda: generate(args.packets, args.template),
+        "dns": lambda: generate_dns(args.packets),
+        "flows": lambda: generate_flows(args.packets),
+    }[args.kind]()
+    n = writer(args.out, frames, args.packets)
     print(f"{args.out}: {n} packets, {args.out.stat().st_size} bytes")
 
 

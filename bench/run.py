@@ -1,18 +1,25 @@
 """The benchmark, run on demand (never as a timed test).
 
-Builds the benchmark captures if missing, then measures in one run, on the same files:
-`pcap-analyzer analyze FILE --format json` against `tshark -q -z io,phs -r FILE`, wall time and peak
-resident memory (as /usr/bin/time -v reports it), packets per second, the ratios, the pcapng/pcap
-time ratio and start-up time. Prints a Markdown block; `--append-docs` appends it to
-docs/performance.md with the date and the machine.
+Builds the benchmark captures when missing (bench/make_capture.py: the mixed capture as pcap and
+pcapng, the same mix at twice the size, a DNS-heavy capture, a capture with 200,000 distinct flows),
+then measures side by side in one run, with /usr/bin/time -v for wall time and peak resident memory:
 
-    python bench/run.py [--packets 1000000] [--append-docs]
+- `pcap-analyzer analyze FILE --format json` (full analysis, every dissector on), with 1 and 2 jobs;
+- `tshark -q -z io,phs -r FILE` and tshark extracting the fields our summary reports (-T fields);
+- nDPI's `ndpiReader -i FILE` (Debian's libndpi-bin), when installed;
+- a scapy PcapReader loop counting the same things (bench/scapy_loop.py), on a prefix of the file;
+- start-up: `--help` and a one-packet file.
+
+Prints a Markdown block; `--append-docs` appends it to docs/performance.md with the date and machine.
+
+    python bench/run.py [--packets 1000000] [--scapy-packets 50000] [--append-docs]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -20,79 +27,134 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
+TSHARK_FIELDS = (
+    "frame.protocols", "icmp.type", "icmp.code", "icmpv6.type", "dns.qry.type", "dns.flags.rcode",
+    "dhcp.option.dhcp", "tls.handshake.type", "tls.handshake.extensions_server_name",
+    "http.request.method", "http.response.code", "smtp.req.command", "pop.request.command",
+    "imap.request.command", "ftp.request.command", "smb2.cmd",
+)  # fmt: skip
+"""What our summary reports, as tshark field names (the fair "extract the same numbers" run)."""
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one command, from GNU time."""
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One measured command."""
+
+    name: str
+    """What ran."""
+    packets: int
+    """Packets it processed."""
+    seconds: float
+    """Wall-clock seconds."""
+    peak_mb: float
+    """Peak resident set size in MB (/usr/bin/time -v; pages of a memory-mapped file count)."""
+
+    @property
+    def pps(self) -> float:
+        return self.packets / self.seconds if self.seconds else 0.0
+
+
+def measure(name: str, packets: int, cmd: list[str]) -> Run:
     proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     assert wall and rss, proc.stderr
-    hours = float(wall.group(1) or 0)
-    seconds = hours * 3600 + float(wall.group(2)) * 60 + float(wall.group(3))
-    return seconds, int(rss.group(1)) / 1024
+    seconds = float(wall.group(1) or 0) * 3600 + float(wall.group(2)) * 60 + float(wall.group(3))
+    return Run(name, packets, seconds, int(rss.group(1)) / 1024)
 
 
-def build(packets: int, pcapng: bool) -> Path:
-    suffix = "pcapng" if pcapng else "pcap"
-    path = OUT / f"bench-{packets}.{suffix}"
+def build(kind: str, packets: int, pcapng: bool = False) -> Path:
+    path = OUT / f"bench-{kind}-{packets}.{'pcapng' if pcapng else 'pcap'}"
     if not path.exists():
-        cmd = [
-            sys.executable,
-            str(REPO / "bench" / "make_capture.py"),
-            "--packets",
-            str(packets),
-            "--out",
-            str(path),
-        ]
-        subprocess.run([*cmd, *(["--pcapng"] if pcapng else [])], check=True)
+        cmd = [sys.executable, str(REPO / "bench" / "make_capture.py"), "--kind", kind]
+        cmd += ["--packets", str(packets), "--out", str(path), *(["--pcapng"] if pcapng else [])]
+        subprocess.run(cmd, check=True)
     return path
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--packets", type=int, default=1_000_000)
+    ap.add_argument("--scapy-packets", type=int, default=50_000, help="prefix the scapy loop reads")
     ap.add_argument("--append-docs", action="store_true")
     args = ap.parse_args()
-    analyzer = shutil.which("pcap-analyzer") or "pcap-analyzer"
-    pcap, pcapng = build(args.packets, False), build(args.packets, True)
-    ours = ["pcap-analyzer", "analyze", "--format", "json", "-o", os.devnull]
-    rows = []
-    t_ours, m_ours = measure([analyzer, *ours[1:], str(pcap)])
-    t_ng, m_ng = measure([analyzer, *ours[1:], str(pcapng)])
-    t_tshark, m_tshark = measure(["tshark", "-q", "-z", "io,phs", "-r", str(pcap)])
-    t_help, _ = measure([analyzer, "--help"])
+    n = args.packets
+    ours = shutil.which("pcap-analyzer") or "pcap-analyzer"
+    analyze = [ours, "analyze", "--format", "json", "-o", os.devnull]
+    mixed, mixed_ng = build("mixed", n), build("mixed", n, pcapng=True)
+    double, dns = build("mixed", 2 * n), build("dns", n)
+    flows = build("flows", 1_400_000)  # 200,000 conversations of 7 packets
+
+    runs = [
+        measure("pcap-analyzer analyze, 1 job", n, [*analyze, "-j", "1", str(mixed)]),
+        measure("pcap-analyzer analyze, 2 jobs", n, [*analyze, "-j", "2", str(mixed)]),
+        measure("pcap-analyzer analyze, pcapng, 1 job", n, [*analyze, "-j", "1", str(mixed_ng)]),
+        measure("tshark -q -z io,phs", n, ["tshark", "-q", "-z", "io,phs", "-r", str(mixed)]),
+    ]
+    fields = ["tshark", "-n", "-r", str(mixed), "-T", "fields"]
+    for f in TSHARK_FIELDS:
+        fields += ["-e", f]
+    extract = ["sh", "-c", f"{' '.join(fields)} > /dev/null"]
+    runs.append(measure("tshark -T fields (same numbers)", n, extract))
+    if shutil.which("ndpiReader"):
+        runs.append(measure("ndpiReader -i", n, ["ndpiReader", "-q", "-i", str(mixed)]))
+    loop = [sys.executable, str(REPO / "bench" / "scapy_loop.py"), str(mixed)]
+    scapy = subprocess.run(
+        [*loop, "--limit", str(args.scapy_packets)], capture_output=True, text=True, check=True
+    )
+    scapy_result = json.loads(scapy.stdout)
+    scapy_name = f"scapy PcapReader loop (first {args.scapy_packets:,})"
+    runs.append(Run(scapy_name, scapy_result["packets"], scapy_result["seconds"], float("nan")))
+    one_job_cmd = [*analyze, "-j", "1"]
+    big = measure("pcap-analyzer analyze, 2x file, 1 job", 2 * n, [*one_job_cmd, str(double)])
+    dns_ours = measure("pcap-analyzer analyze, DNS-heavy", n, [*one_job_cmd, str(dns)])
+    phs_dns = ["tshark", "-q", "-z", "io,phs", "-r", str(dns)]
+    dns_tshark = measure("tshark -q -z io,phs, DNS-heavy", n, phs_dns)
+    flows_ours = measure("pcap-analyzer analyze, 200,000 flows", 1_400_000, [*one_job_cmd, str(flows)])
+    runs += [big, dns_ours, dns_tshark, flows_ours]
+    t_help = measure("--help", 0, [ours, "--help"]).seconds
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.pcap"
-        subprocess.run(
-            [sys.executable, str(REPO / "bench" / "make_capture.py"), "--packets", "1", "--out", str(one)],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        t_one, _ = measure([analyzer, "analyze", str(one), "--format", "json", "-o", os.devnull])
-    n = args.packets
-    rows.append(("pcap-analyzer analyze (pcap)", t_ours, n / t_ours, m_ours))
-    rows.append(("pcap-analyzer analyze (pcapng)", t_ng, n / t_ng, m_ng))
-    rows.append(("tshark -q -z io,phs (pcap)", t_tshark, n / t_tshark, m_tshark))
+        make = [sys.executable, str(REPO / "bench" / "make_capture.py"), "--packets", "1", "--out", str(one)]
+        subprocess.run(make, check=True, capture_output=True)
+        t_one = measure("one packet", 1, [*analyze, str(one)]).seconds
+
+    by = {r.name: r for r in runs}
+    one_job, two_jobs = by["pcap-analyzer analyze, 1 job"], by["pcap-analyzer analyze, 2 jobs"]
+    phs = by["tshark -q -z io,phs"]
+    ndpi = by.get("ndpiReader -i")
+    scapy_run = by[scapy_name]
+    pcapng_run = by["pcap-analyzer analyze, pcapng, 1 job"]
+    ndpi_line = "- ndpiReader: not installed"
+    if ndpi:
+        ndpi_line = f"- vs ndpiReader: **{ndpi.seconds / one_job.seconds:.2f}×** (target ≥ 1×)"
     lines = [
         f"### {dt.date.today().isoformat()} — {platform.node()}, {os.cpu_count()} cores,"
-        f" Python {platform.python_version()}",
+        f" Python {platform.python_version()}, {platform.machine()}",
         "",
-        f"File: {n:,} packets, {pcap.stat().st_size / 1e6:.0f} MB (`python bench/run.py --packets {n}`).",
+        f"Mixed capture: {n:,} packets, {mixed.stat().st_size / 1e6:.0f} MB; reproduce with"
+        f" `python bench/run.py --packets {n}`.",
         "",
-        "| run | seconds | packets/s | peak RSS MB |",
-        "|---|---:|---:|---:|",
-        *[f"| {name} | {t:.2f} | {pps:,.0f} | {m:.0f} |" for name, t, pps, m in rows],
+        "| run | packets | seconds | packets/s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+        *[f"| {r.name} | {r.packets:,} | {r.seconds:.2f} | {r.pps:,.0f} | {r.peak_mb:.0f} |" for r in runs],
         "",
-        f"- speed-up over tshark: **{t_tshark / t_ours:.1f}×** (target ≥ 5×)",
-        f"- pcapng / pcap time: **{t_ng / t_ours:.2f}** (target ≤ 1.15)",
+        f"- full analysis vs `tshark -q -z io,phs`: **{phs.seconds / one_job.seconds:.2f}×** (target ≥ 5×)",
+        ndpi_line,
+        f"- vs the scapy loop (packets/s): **{one_job.pps / scapy_run.pps:.0f}×** (target ≥ 50×)",
+        f"- 1 → 2 jobs: **{one_job.seconds / two_jobs.seconds:.2f}×**",
+        f"- pcapng / pcap time: **{pcapng_run.seconds / one_job.seconds:.2f}** (target ≤ 1.15)",
+        f"- peak memory: {one_job.peak_mb:.0f} MB; twice the file: {big.peak_mb:.0f} MB;"
+        f" 200,000 flows: {flows_ours.peak_mb:.0f} MB (target < 250 MB, flat)",
+        f"- DNS-heavy: {dns_ours.pps:,.0f} packets/s vs tshark phs {dns_tshark.pps:,.0f}",
         f"- start-up: `--help` {t_help:.2f} s, one-packet file {t_one:.2f} s (target < 0.3 s)",
-        f"- peak memory: {max(m_ours, m_ng):.0f} MB (target < 250 MB)",
         "",
     ]
     text = "\n".join(lines)

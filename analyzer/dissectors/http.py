@@ -45,7 +45,6 @@ dissector). Garbage that cannot begin a start line never raises: it is skipped, 
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -463,7 +462,7 @@ class HttpDissector:
     def __init__(self, flow: Flow) -> None:
         self._ids = (flow.uid, flow.orig_h, flow.orig_port, flow.resp_h, flow.resp_port)
         self._sides = {True: _Side(True), False: _Side(False)}
-        self._awaiting: deque[_Txn] = deque()
+        self._awaiting: list[_Txn] = []  # bounded by MAX_PENDING_REQUESTS; a list is 10x lighter
         self._depth = 0
         self._over = False
         """HTTP is over on this flow: switched protocol (101, CONNECT tunnel) or closed."""
@@ -715,7 +714,7 @@ class HttpDissector:
             )
         )
         if len(self._awaiting) >= MAX_PENDING_REQUESTS:
-            self._emit(self._awaiting.popleft())
+            self._emit(self._awaiting.pop(0))
         self._awaiting.append(txn)
         if truncated:
             return
