@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,11 +61,16 @@ def flow_key(proto: int, a_ip: bytes, a_port: int, b_ip: bytes, b_port: int) -> 
     return (proto, b_ip, b_port, a_ip, a_port)
 
 
+_UID_HEAD = struct.Struct("!qBH")
+_UID_PORT = struct.Struct("!H")
+
+
 def make_uid(first_ts: float, key: FlowKey) -> str:
     """Zeek-style connection uid, derived from the flow itself so every run (and every worker) agrees."""
+    proto, a_ip, a_port, b_ip, b_port = key
+    material = _UID_HEAD.pack(round(first_ts * 1e6), proto, a_port) + a_ip + _UID_PORT.pack(b_port) + b_ip
     # 13 bytes (104 bits) cover 62**17, so every one of the 17 characters varies.
-    digest = hashlib.blake2b(repr((round(first_ts, 6), key)).encode(), digest_size=13).digest()
-    n = int.from_bytes(digest, "big")
+    n = int.from_bytes(hashlib.blake2b(material, digest_size=13).digest(), "big")
     chars = []
     for _ in range(17):
         n, r = divmod(n, 62)

@@ -140,8 +140,10 @@ class _Pending:
 
     def __init__(self, event: DnsMessageEvent, qkey: QuestionKey) -> None:
         msg = event.message
-        slim = replace(msg, questions=msg.questions[:1], answers=(), authority=(), additional=())
-        self.event = replace(event, message=slim)
+        if len(msg.questions) > 1 or msg.answers or msg.authority or msg.additional:
+            slim = replace(msg, questions=msg.questions[:1], answers=(), authority=(), additional=())
+            event = replace(event, message=slim)
+        self.event = event
         """The first query, its message cut to the first question (a pending entry stays small)."""
         self.qkey = qkey
         self.client = event.src_h
