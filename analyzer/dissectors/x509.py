@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -185,16 +186,16 @@ def _self_signed(cert: Any) -> bool:
     return True
 
 
-def parse_certificate(
-    der: bytes,
-    *,
-    ts: float,
-    uid: str,
-    chain_index: int,
-    client_cert: bool,
-    sni: str | None,
-) -> X509Record:
-    """Decode one DER certificate; raises Malformed("x509.bad_certificate") if it does not decode."""
+CERT_CACHE_SIZE = 256
+"""Decoded certificates remembered by their DER bytes (each entry is a few KB of record)."""
+MAX_ERROR_DETAIL = 200
+"""Characters of cryptography's error message kept in a bad certificate's weird detail."""
+_CERT_CACHE: OrderedDict[bytes, tuple[X509Record, tuple[str, ...]] | Malformed] = OrderedDict()
+
+
+def _decode_certificate(der: bytes) -> tuple[X509Record, tuple[str, ...]] | Malformed:
+    """The handshake-independent facts of one certificate and its subject common names, or the
+    Malformed it gives (remembered too)."""
     from cryptography import x509
     from cryptography.x509.oid import ExtensionOID, NameOID
 
@@ -219,11 +220,11 @@ def parse_certificate(
                 ips = [str(a) for a in san.get_values_for_type(x509.IPAddress)[:MAX_SAN_ENTRIES]]
             elif ext.oid == ExtensionOID.BASIC_CONSTRAINTS:
                 ca, path_len = ext.value.ca, ext.value.path_length
-        common_names = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        common_names = tuple(str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
         key_type, key_length, curve = _key_facts(cert)
         record = X509Record(
-            ts=ts,
-            uid=uid,
+            ts=0.0,
+            uid="",
             fingerprint=hashlib.sha256(der).hexdigest(),
             version=cert.version.value + 1,
             serial=f"{cert.serial_number:X}",
@@ -242,20 +243,60 @@ def parse_certificate(
             san_ip=tuple(ips),
             basic_constraints_ca=ca,
             basic_constraints_path_len=path_len,
-            host_cert=chain_index == 0 and not client_cert,
-            client_cert=client_cert,
-            chain_index=chain_index,
+            host_cert=False,
+            client_cert=False,
+            chain_index=0,
             self_signed=_self_signed(cert),
-            expired=ts > after,
-            not_yet_valid=ts < before,
-            sni=sni if chain_index == 0 and not client_cert else None,
+            expired=False,
+            not_yet_valid=False,
+            sni=None,
             sni_matches=None,
         )
     except Exception as exc:
         # cryptography reports bad DER, unsupported extensions or odd names through many exception
         # types (ValueError, x509.DuplicateExtension, UnsupportedGeneralNameType, ...): wire input, so
         # every one of them means "this certificate does not decode", never a bug of ours.
-        raise Malformed("x509.bad_certificate", f"{type(exc).__name__}: {exc}"[:200]) from exc
+        return Malformed("x509.bad_certificate", f"{type(exc).__name__}: {exc}"[:MAX_ERROR_DETAIL])
+    return record, common_names
+
+
+def parse_certificate(
+    der: bytes,
+    *,
+    ts: float,
+    uid: str,
+    chain_index: int,
+    client_cert: bool,
+    sni: str | None,
+) -> X509Record:
+    """Decode one DER certificate; raises Malformed("x509.bad_certificate") if it does not decode.
+
+    Decoding is the expensive part (about a millisecond with `cryptography`) and a capture's servers
+    present the same few certificates in every handshake, so decoded certificates are remembered by
+    their bytes (a bounded LRU, CERT_CACHE_SIZE) and only the per-handshake fields are filled in."""
+    decoded = _CERT_CACHE.get(der)
+    if decoded is None:
+        decoded = _decode_certificate(der)
+        if len(_CERT_CACHE) >= CERT_CACHE_SIZE:
+            _CERT_CACHE.popitem(last=False)
+        _CERT_CACHE[der] = decoded
+    else:
+        _CERT_CACHE.move_to_end(der)
+    if isinstance(decoded, Malformed):
+        raise Malformed(decoded.reason, decoded.detail)
+    template, common_names = decoded
+    host_cert = chain_index == 0 and not client_cert
+    record = replace(
+        template,
+        ts=ts,
+        uid=uid,
+        host_cert=host_cert,
+        client_cert=client_cert,
+        chain_index=chain_index,
+        expired=ts > template.not_valid_after,
+        not_yet_valid=ts < template.not_valid_before,
+        sni=sni if host_cert else None,
+    )
     if record.sni is None:
         return record
     return replace(record, sni_matches=sni_matches(record.sni, record.san_dns, record.san_ip, common_names))
