@@ -100,7 +100,8 @@ def analyze(
     else:
         from analyzer.report.terminal import render
 
-        width = shutil.get_terminal_size().columns if not output and sys.stdout.isatty() else None
+        # the terminal's width (or $COLUMNS when piped); 80 columns for a file
+        width = shutil.get_terminal_size().columns if not output else None
         text = render(data, wanted, width) if width else render(data, wanted)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
