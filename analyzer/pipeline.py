@@ -276,7 +276,7 @@ class Pipeline:
             self._file_first = ts
         if self._file_last is None or ts > self._file_last:
             self._file_last = ts
-        for name in set(pkt.layers):
+        for name in dict.fromkeys(pkt.layers):  # unique, in order: counts stay deterministic
             self.protocols[name] += 1
         if pkt.malformed is not None:
             self._weird(ts, None, pkt.malformed, "")

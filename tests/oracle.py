@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,20 @@ def analyze_json(*paths: str) -> dict[str, Any]:
 
     summary, _ = analyze([str(p) for p in paths])
     return summary.to_json()
+
+
+def summary_of_frames(frames: Iterable[tuple[float, bytes]]) -> dict[str, Any]:
+    """Our summary JSON for Ethernet frames (ts, bytes) fed through the whole pipeline."""
+    from analyzer.pipeline import Pipeline
+
+    pipe = Pipeline()
+    for ts, data in frames:
+        pipe.process(ts, 1, data, len(data))
+    pipe.end_of_input()
+    result: dict[str, Any] = pipe.summary().to_json()
+    return result
+
+
+def truth_files(section: str) -> list[str]:
+    """The shared captures whose TRUTH.json entry has a `section` (for parametrize ids)."""
+    return [f["file"] for f in truth().get("files", []) if section in f]

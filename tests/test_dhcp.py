@@ -22,7 +22,16 @@ from analyzer.errors import Malformed
 from analyzer.pipeline import Pipeline
 from analyzer.report.terminal import render
 from analyzer.trackers import dhcp as tracker
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth, tshark_fields
+from tests.oracle import (
+    SAMPLES,
+    SHARED_PCAPS,
+    analyze_json,
+    needs_shared,
+    needs_tshark,
+    shared_entry,
+    truth_files,
+    tshark_fields,
+)
 
 # --- building messages --------------------------------------------------------------------------
 
@@ -705,17 +714,13 @@ def test_sample_capture_agrees_with_tshark() -> None:
     assert kinds["competing_servers"] == 1 and kinds["offer_not_taken"] == 1 and kinds["nak"] == 1
 
 
-def dhcp_truth_files() -> list[str]:
-    return [f["file"] for f in truth().get("files", []) if "dhcp" in f]
-
-
 @needs_shared
 @needs_tshark
-@pytest.mark.parametrize("rel", dhcp_truth_files())
+@pytest.mark.parametrize("rel", truth_files("dhcp"))
 def test_real_captures_agree_with_tshark(rel: str) -> None:
     path = str(SHARED_PCAPS / rel)
     section = assert_agrees(path)
-    expected = next(f for f in truth()["files"] if f["file"] == rel)["dhcp"]
+    expected = shared_entry(rel)["dhcp"]
     assert section["by_message_type"] == expected["by_message_type"]
     assert len({r["mac"] for r in section["leases"]}) == expected["client_count"]
 

@@ -41,11 +41,18 @@ from analyzer.dissectors.dns import (
 )
 from analyzer.errors import Malformed
 from analyzer.flows import FlowTable
-from analyzer.pipeline import Pipeline
 from analyzer.report.sections.dns import dns_tables
 from analyzer.report.terminal import render
 from analyzer.trackers import dns as dns_tracker
-from tests.oracle import SAMPLES, needs_shared, needs_tshark, shared_entry, truth, tshark_fields
+from tests.oracle import (
+    SAMPLES,
+    needs_shared,
+    needs_tshark,
+    shared_entry,
+    summary_of_frames,
+    truth,
+    tshark_fields,
+)
 
 # --- building messages ---------------------------------------------------------------------------
 
@@ -442,11 +449,7 @@ def udp_frame(src: str, dst: str, sport: int, dport: int, payload: bytes) -> byt
 
 
 def run(frames: list[tuple[float, bytes]]) -> dict[str, Any]:
-    pipe = Pipeline()
-    for ts, frame in frames:
-        pipe.process(ts, 1, frame, len(frame))
-    pipe.end_of_input()
-    return pipe.summary().to_json()
+    return summary_of_frames(frames)
 
 
 def test_parse_datagram_event() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import struct
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.decode import Decoder
 from analyzer.dissectors.base import ExpectedConnection, TlsUpgrade
 from analyzer.dissectors.ftp import (
     MAX_LINE,
@@ -38,13 +36,36 @@ from analyzer.dissectors.ftp import (
 )
 from analyzer.dissectors.tls import TlsClientHello
 from analyzer.errors import Malformed
-from analyzer.flows import Flow, FlowTable
+from analyzer.flows import Flow
 from analyzer.pipeline import Pipeline
 from analyzer.report.sections.ftp import ftp_tables
 from analyzer.report.terminal import render
 from analyzer.trackers.conn import ConnRecord
 from analyzer.trackers.ftp import FtpTracker
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth, tshark_fields
+from tests import streamkit
+from tests.oracle import (
+    SAMPLES,
+    SHARED_PCAPS,
+    analyze_json,
+    needs_shared,
+    needs_tshark,
+    shared_entry,
+    truth_files,
+    tshark_fields,
+)
+from tests.streamkit import (
+    Script,
+    bytewise,
+    client_hello,
+    feed_script,
+    flow_of,
+    fuzz_feed,
+    ip4,
+    of,
+    thirds,
+    whole,
+    write_pcap,
+)
 
 # -- kit: a pcap of several TCP connections ----------------------------------------------------------
 
@@ -53,32 +74,13 @@ CLIENT = "192.0.2.10"
 SERVER = "198.51.100.21"
 
 
-def _ip(text: str) -> bytes:
-    return bytes(int(p) for p in text.split("."))
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def tcp_frame(
     src: str, dst: str, sport: int, dport: int, seq: int, ack: int, flags: int, data: bytes
 ) -> bytes:
     """An Ethernet/IPv4/TCP frame with correct IP and TCP checksums."""
-    s, d = _ip(src), _ip(dst)
-    tcp = struct.pack(
-        "!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0
+    return streamkit.tcp_frame(
+        ip4(src), ip4(dst), sport, dport, seq, ack, flags, data, tcp_checksum=True, dont_fragment=True
     )
-    pseudo = s + d + struct.pack("!BBH", 0, 6, len(tcp) + len(data))
-    tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp + data)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(data), 1, 0x4000, 64, 6, 0, s, d)
-    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
-    return b"\x00\x00\x5e\x00\x53\x02\x00\x00\x5e\x00\x53\x01\x08\x00" + ip + tcp + data
 
 
 class Capture:
@@ -96,13 +98,7 @@ class Capture:
         return Tcp(self, client, cport, server, sport)
 
     def write(self, path: Path) -> Path:
-        with path.open("wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-            for ts, fr in self.frames:
-                sec = int(ts)
-                usec = round((ts - sec) * 1e6)
-                f.write(struct.pack("<IIII", sec, usec, len(fr), len(fr)) + fr)
-        return path
+        return write_pcap(path, ((int(ts), round((ts - int(ts)) * 1e6), fr) for ts, fr in self.frames))
 
 
 class Tcp:
@@ -134,9 +130,7 @@ class Tcp:
 
 
 def make_flow(dport: int = 21, sport: int = 50000) -> Flow:
-    frame = tcp_frame(CLIENT, SERVER, sport, dport, 1000, 0, 0x02, b"")
-    flow, _, _ = FlowTable().find(Decoder().decode(CAPTURE_TS, 1, frame, len(frame)))
-    return flow
+    return flow_of(tcp_frame(CLIENT, SERVER, sport, dport, 1000, 0, 0x02, b""), CAPTURE_TS)
 
 
 def events_of(path: Path) -> list[Any]:
@@ -149,36 +143,11 @@ def events_of(path: Path) -> list[Any]:
 
 # -- kit: feeding a dissector --------------------------------------------------------------------------
 
-Script = list[tuple[bool, bytes]]
-
-
-def whole(data: bytes) -> list[bytes]:
-    return [data]
-
-
-def bytewise(data: bytes) -> list[bytes]:
-    return [data[i : i + 1] for i in range(len(data))]
-
-
-def thirds(data: bytes) -> list[bytes]:
-    a, b = len(data) // 3, 2 * len(data) // 3
-    return [p for p in (data[:a], data[a:b], data[b:]) if p]
-
-
 CUTS = [whole, bytewise, thirds]
 
 
 def run(script: Script, cut: Callable[[bytes], list[bytes]] = whole, flow: Flow | None = None) -> list[Any]:
-    d = FtpDissector(flow or make_flow())
-    events: list[Any] = []
-    for i, (from_client, data) in enumerate(script):
-        for piece in cut(data):
-            events += d.feed(piece, from_client, CAPTURE_TS + i)
-    return events + d.close(CAPTURE_TS + len(script))
-
-
-def of(events: list[Any], kind: type) -> list[Any]:
-    return [e for e in events if isinstance(e, kind)]
+    return feed_script(FtpDissector(flow or make_flow()), script, cut, CAPTURE_TS)
 
 
 def logical(events: list[Any]) -> list[Any]:
@@ -343,19 +312,6 @@ def test_unterminated_last_line_is_parsed_at_close() -> None:
 
 
 # -- AUTH TLS -----------------------------------------------------------------------------------------------
-
-
-def _vec(n: int, data: bytes) -> bytes:
-    return len(data).to_bytes(n, "big") + data
-
-
-def client_hello(sni: str) -> bytes:
-    """A TLS 1.2 ClientHello record with a server_name extension."""
-    sni_ext = b"\x00\x00" + _vec(2, _vec(2, b"\x00" + _vec(2, sni.encode())))
-    body = (
-        b"\x03\x03" + b"\xaa" * 32 + b"\x00" + _vec(2, b"\xc0\x2f\xc0\x30") + b"\x01\x00" + _vec(2, sni_ext)
-    )
-    return b"\x16\x03\x01" + _vec(2, b"\x01" + _vec(3, body))
 
 
 AUTH_TLS: Script = [
@@ -562,21 +518,17 @@ def test_samples_like_tshark(name: str) -> None:
     _assert_like_tshark(SAMPLES / name)
 
 
-def _shared_ftp() -> list[str]:
-    return [f["file"] for f in truth().get("files", []) if "ftp" in f]
-
-
 @needs_shared
 @needs_tshark
-@pytest.mark.parametrize("rel", _shared_ftp())
+@pytest.mark.parametrize("rel", truth_files("ftp"))
 def test_shared_like_tshark(rel: str) -> None:
     _assert_like_tshark(SHARED_PCAPS / rel)
 
 
 @needs_shared
-@pytest.mark.parametrize("rel", _shared_ftp())
+@pytest.mark.parametrize("rel", truth_files("ftp"))
 def test_shared_like_truth(rel: str) -> None:
-    entry = next(f for f in truth()["files"] if f["file"] == rel)
+    entry = shared_entry(rel)
     ftp = analyze_json(str(SHARED_PCAPS / rel))["ftp"]
     assert ftp["commands"] == entry["ftp"]["commands"]
     assert ftp["reply_codes"] == entry["ftp"]["reply_codes"]
@@ -646,15 +598,7 @@ _FTP_WORDS = [
     st.lists(st.integers(0, 20), max_size=3),
 )
 def test_fuzz_only_malformed_escapes(chunks: list[tuple[bool, bytes]], gaps: list[int]) -> None:
-    d = FtpDissector(make_flow())
-    try:
-        for i, (from_client, data) in enumerate(chunks):
-            d.feed(data, from_client, CAPTURE_TS + i)
-            if i in gaps:
-                d.gap(i + 1, from_client, CAPTURE_TS + i)
-        d.close(CAPTURE_TS + 100)
-    except Malformed:
-        pass
+    fuzz_feed(FtpDissector(make_flow()), chunks, {i: i + 1 for i in gaps}, CAPTURE_TS)
 
 
 def test_counter_shape_for_agree_tool() -> None:

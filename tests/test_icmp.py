@@ -34,7 +34,6 @@ from analyzer.dissectors.icmp import (
 )
 from analyzer.errors import Malformed
 from analyzer.parallel import analyze_parallel
-from analyzer.pipeline import Pipeline
 from analyzer.report.terminal import render
 from analyzer.trackers import icmp as icmp_tracker
 from analyzer.trackers.base import TrackerContext
@@ -45,6 +44,7 @@ from tests.oracle import (
     analyze_json,
     needs_shared,
     needs_tshark,
+    summary_of_frames,
     truth,
     tshark_fields,
 )
@@ -89,12 +89,7 @@ def error_of(events: list[Any]) -> IcmpError:
 
 def run(frames: list[tuple[float, bytes]]) -> dict[str, Any]:
     """Our summary JSON for frames fed through the whole pipeline."""
-    pipe = Pipeline()
-    for ts, data in frames:
-        pipe.process(ts, 1, data, len(data))
-    pipe.end_of_input()
-    result: dict[str, Any] = pipe.summary().to_json()
-    return result
+    return summary_of_frames(frames)
 
 
 def udp_datagram(src: str, sport: int, dst: str, dport: int, payload: bytes = b"x" * 20) -> bytes:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from analyzer import registry
 from analyzer.dissectors.base import TlsUpgrade
@@ -18,22 +17,29 @@ from analyzer.dissectors.textproto import AuthContinuation, MailOddLine
 from analyzer.errors import Malformed
 from analyzer.report.sections.mail import imap_tables
 from analyzer.report.terminal import render
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth
-from tests.test_smtp import (
-    CAPTURE_TS,
+from tests.oracle import analyze_json, needs_shared, needs_tshark, truth_files
+from tests.streamkit import (
+    FUZZ_GAPS,
     Script,
     bytewise,
     client_hello,
-    logical,
-    make_flow,
+    fuzz_chunks,
+    fuzz_feed,
     of,
-    run,
     server_hello,
     thirds,
-    track,
-    truth_files,
     tshark_counter,
     whole,
+)
+from tests.test_smtp import (
+    CAPTURE_TS,
+    assert_counts_like_truth,
+    assert_counts_like_tshark,
+    logical,
+    mail_captures,
+    make_flow,
+    run,
+    track,
     write_conversation,
 )
 
@@ -258,30 +264,16 @@ IMAP_WORDS = [
 """Lines that drive the state machine, mixed into the fuzz input so it reaches every mode."""
 
 
-@given(
-    st.lists(
-        st.tuples(st.booleans(), st.one_of(st.binary(max_size=64), st.sampled_from(IMAP_WORDS))), max_size=30
-    ),
-    st.lists(st.integers(min_value=1, max_value=50), max_size=3),
-)
+@given(fuzz_chunks(IMAP_WORDS), FUZZ_GAPS)
 def test_fuzz_only_malformed_escapes(chunks: list[tuple[bool, bytes]], gaps: list[int]) -> None:
-    d = ImapDissector(make_flow(143))
-    try:
-        for i, (from_client, data) in enumerate(chunks):
-            d.feed(data, from_client, CAPTURE_TS + i)
-            if i < len(gaps):
-                d.gap(gaps[i], from_client, CAPTURE_TS + i)
-        events = d.close(CAPTURE_TS + 100)
-    except Malformed:
-        return
-    track(events)
+    events = fuzz_feed(ImapDissector(make_flow(143)), chunks, dict(enumerate(gaps)), CAPTURE_TS)
+    if events is not None:
+        track(events)
 
 
 # -- agreement with tshark ------------------------------------------------------------------------
 
-IMAP_CAPTURES = [str(SAMPLES / "mail.pcap"), str(SAMPLES / "mixed.pcap")] + [
-    str(SHARED_PCAPS / f) for f in truth_files("imap")
-]
+IMAP_CAPTURES = mail_captures("imap")
 
 
 @needs_tshark
@@ -289,21 +281,20 @@ IMAP_CAPTURES = [str(SAMPLES / "mail.pcap"), str(SAMPLES / "mixed.pcap")] + [
 def test_counts_equal_tshark(path: str) -> None:
     if not Path(path).exists():
         pytest.skip(f"{path} is not present")
-    ours = analyze_json(path).get("imap", {})
-    assert ours.get("commands", {}) == dict(
-        tshark_counter(path, "imap && !icmp && !icmpv6", "imap.request.command")
+    assert_counts_like_tshark(
+        path,
+        "imap",
+        "imap && !icmp && !icmpv6",
+        {"commands": "imap.request.command", "response_status": "imap.response.status"},
     )
-    status = tshark_counter(path, "imap && !icmp && !icmpv6", "imap.response.status")
-    assert ours.get("response_status", {}) == dict(status)
 
 
 @needs_shared
 @pytest.mark.parametrize("rel", truth_files("imap"))
 def test_counts_equal_truth_file(rel: str) -> None:
-    entry = next(f for f in truth()["files"] if f["file"] == rel)
-    ours = analyze_json(str(SHARED_PCAPS / rel))["imap"]
-    assert ours["commands"] == entry["imap"]["commands"]
-    assert ours["response_status"] == entry["imap"]["response_status"]
+    assert_counts_like_truth(
+        rel, "imap", {"commands": ("imap", "commands"), "response_status": ("imap", "response_status")}
+    )
 
 
 @needs_tshark

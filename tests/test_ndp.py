@@ -33,10 +33,18 @@ from scapy.packet import Raw
 from analyzer.decode import Decoder, Packet
 from analyzer.dissectors.icmp import IcmpMessage, parse_icmpv6
 from analyzer.dissectors.ndp import NdpMessage, parse_ndp
-from analyzer.pipeline import Pipeline
 from analyzer.report.terminal import render
 from analyzer.trackers import ndp as ndp_tracker
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth, tshark_fields
+from tests.oracle import (
+    SAMPLES,
+    SHARED_PCAPS,
+    analyze_json,
+    needs_shared,
+    needs_tshark,
+    summary_of_frames,
+    truth,
+    tshark_fields,
+)
 
 ROUTER_MAC, HOST_MAC, OTHER_MAC = "00:00:5e:00:53:01", "00:00:5e:00:53:10", "00:00:5e:00:53:20"
 ROUTER_LL, HOST_LL = "fe80::1", "fe80::10"
@@ -70,12 +78,7 @@ def nd(data: bytes) -> NdpMessage:
 
 
 def run(frames: list[tuple[float, bytes]]) -> dict[str, Any]:
-    pipe = Pipeline()
-    for ts, data in frames:
-        pipe.process(ts, 1, data, len(data))
-    pipe.end_of_input()
-    result: dict[str, Any] = pipe.summary().to_json()
-    return result
+    return summary_of_frames(frames)
 
 
 def ra(lifetime: int = 1800) -> ScapyPacket:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from analyzer import registry
 from analyzer.dissectors.base import TlsUpgrade
@@ -18,22 +17,29 @@ from analyzer.dissectors.textproto import AuthContinuation, MailOddLine
 from analyzer.errors import Malformed
 from analyzer.report.sections.mail import pop3_tables
 from analyzer.report.terminal import render
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth
-from tests.test_smtp import (
-    CAPTURE_TS,
+from tests.oracle import analyze_json, needs_shared, needs_tshark, truth_files
+from tests.streamkit import (
+    FUZZ_GAPS,
     Script,
     bytewise,
     client_hello,
-    logical,
-    make_flow,
+    fuzz_chunks,
+    fuzz_feed,
     of,
-    run,
     server_hello,
     thirds,
-    track,
-    truth_files,
     tshark_counter,
     whole,
+)
+from tests.test_smtp import (
+    CAPTURE_TS,
+    assert_counts_like_truth,
+    assert_counts_like_tshark,
+    logical,
+    mail_captures,
+    make_flow,
+    run,
+    track,
     write_conversation,
 )
 
@@ -247,30 +253,16 @@ POP3_WORDS = [
 """Lines that drive the state machine, mixed into the fuzz input so it reaches every mode."""
 
 
-@given(
-    st.lists(
-        st.tuples(st.booleans(), st.one_of(st.binary(max_size=64), st.sampled_from(POP3_WORDS))), max_size=30
-    ),
-    st.lists(st.integers(min_value=1, max_value=50), max_size=3),
-)
+@given(fuzz_chunks(POP3_WORDS), FUZZ_GAPS)
 def test_fuzz_only_malformed_escapes(chunks: list[tuple[bool, bytes]], gaps: list[int]) -> None:
-    d = Pop3Dissector(make_flow(110))
-    try:
-        for i, (from_client, data) in enumerate(chunks):
-            d.feed(data, from_client, CAPTURE_TS + i)
-            if i < len(gaps):
-                d.gap(gaps[i], from_client, CAPTURE_TS + i)
-        events = d.close(CAPTURE_TS + 100)
-    except Malformed:
-        return
-    track(events)
+    events = fuzz_feed(Pop3Dissector(make_flow(110)), chunks, dict(enumerate(gaps)), CAPTURE_TS)
+    if events is not None:
+        track(events)
 
 
 # -- agreement with tshark ------------------------------------------------------------------------
 
-POP3_CAPTURES = [str(SAMPLES / "mail.pcap"), str(SAMPLES / "mixed.pcap")] + [
-    str(SHARED_PCAPS / f) for f in truth_files("pop")
-]
+POP3_CAPTURES = mail_captures("pop")
 
 
 @needs_tshark
@@ -278,21 +270,20 @@ POP3_CAPTURES = [str(SAMPLES / "mail.pcap"), str(SAMPLES / "mixed.pcap")] + [
 def test_counts_equal_tshark(path: str) -> None:
     if not Path(path).exists():
         pytest.skip(f"{path} is not present")
-    ours = analyze_json(path).get("pop3", {})
-    assert ours.get("commands", {}) == dict(
-        tshark_counter(path, "pop && !icmp && !icmpv6", "pop.request.command")
+    assert_counts_like_tshark(
+        path,
+        "pop3",
+        "pop && !icmp && !icmpv6",
+        {"commands": "pop.request.command", "responses": "pop.response.indicator"},
     )
-    responses = tshark_counter(path, "pop && !icmp && !icmpv6", "pop.response.indicator")
-    assert ours.get("responses", {}) == dict(responses)
 
 
 @needs_shared
 @pytest.mark.parametrize("rel", truth_files("pop"))
 def test_counts_equal_truth_file(rel: str) -> None:
-    entry = next(f for f in truth()["files"] if f["file"] == rel)
-    ours = analyze_json(str(SHARED_PCAPS / rel))["pop3"]
-    assert ours["commands"] == entry["pop"]["commands"]
-    assert ours["responses"] == entry["pop"]["response_indicators"]
+    assert_counts_like_truth(
+        rel, "pop3", {"commands": ("pop", "commands"), "responses": ("pop", "response_indicators")}
+    )
 
 
 @needs_tshark

@@ -15,7 +15,8 @@ from analyzer.report.terminal import render
 from analyzer.trackers.conn import ConnRecord
 from analyzer.trackers.services import MAX_MISMATCHES, ServicesTracker
 from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared
-from tests.test_ftp import CLIENT, SERVER, Capture, client_hello, ftp_capture
+from tests.streamkit import client_hello
+from tests.test_ftp import CLIENT, SERVER, Capture, ftp_capture
 
 
 def conn(

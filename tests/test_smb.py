@@ -36,10 +36,20 @@ from analyzer.dissectors.smb import (
     parse_ntlmssp,
 )
 from analyzer.errors import Malformed
-from analyzer.flows import Flow, FlowTable
+from analyzer.flows import Flow
 from analyzer.report.terminal import render
 from analyzer.trackers.smb import SmbTracker
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth, tshark_fields
+from tests.oracle import (
+    SAMPLES,
+    SHARED_PCAPS,
+    analyze_json,
+    needs_shared,
+    needs_tshark,
+    shared_entry,
+    truth_files,
+    tshark_fields,
+)
+from tests.streamkit import bytewise, feed_script, flow_of, fuzz_feed, of, whole
 from tests.test_ftp import CAPTURE_TS, CLIENT, SERVER, Capture, tcp_frame
 
 # -- kit: building SMB ------------------------------------------------------------------------------
@@ -262,17 +272,7 @@ SMB2_SCRIPT: list[tuple[bool, bytes]] = [
 
 
 def make_flow(dport: int = 445, sport: int = 49152) -> Flow:
-    frame = tcp_frame(CLIENT, SERVER, sport, dport, 1000, 0, 0x02, b"")
-    flow, _, _ = FlowTable().find(Decoder().decode(CAPTURE_TS, 1, frame, len(frame)))
-    return flow
-
-
-def whole(data: bytes) -> list[bytes]:
-    return [data]
-
-
-def bytewise(data: bytes) -> list[bytes]:
-    return [data[i : i + 1] for i in range(len(data))]
+    return flow_of(tcp_frame(CLIENT, SERVER, sport, dport, 1000, 0, 0x02, b""), CAPTURE_TS)
 
 
 def odd_cuts(data: bytes) -> list[bytes]:
@@ -290,16 +290,7 @@ CUTS = [whole, bytewise, odd_cuts]
 def run(
     script: list[tuple[bool, bytes]], cut: Callable[[bytes], list[bytes]] = whole, port: int = 445
 ) -> list[Any]:
-    d = SmbDissector(make_flow(port))
-    events: list[Any] = []
-    for i, (from_client, data) in enumerate(script):
-        for piece in cut(data):
-            events += d.feed(piece, from_client, CAPTURE_TS + i)
-    return events + d.close(CAPTURE_TS + len(script))
-
-
-def of(events: list[Any], kind: type) -> list[Any]:
-    return [e for e in events if isinstance(e, kind)]
+    return feed_script(SmbDissector(make_flow(port)), script, cut, CAPTURE_TS)
 
 
 def logical(events: list[Any]) -> list[Any]:
@@ -737,21 +728,17 @@ def test_samples_like_tshark(name: str) -> None:
     _assert_like_tshark(SAMPLES / name)
 
 
-def _shared_smb() -> list[str]:
-    return [f["file"] for f in truth().get("files", []) if "smb" in f]
-
-
 @needs_shared
 @needs_tshark
-@pytest.mark.parametrize("rel", _shared_smb())
+@pytest.mark.parametrize("rel", truth_files("smb"))
 def test_shared_like_tshark(rel: str) -> None:
     _assert_like_tshark(SHARED_PCAPS / rel)
 
 
 @needs_shared
-@pytest.mark.parametrize("rel", _shared_smb())
+@pytest.mark.parametrize("rel", truth_files("smb"))
 def test_shared_like_truth(rel: str) -> None:
-    t = next(f for f in truth()["files"] if f["file"] == rel)["smb"]
+    t = shared_entry(rel)["smb"]
     smb = analyze_json(str(SHARED_PCAPS / rel))["smb"]
     for version in ("smb1", "smb2"):
         for key in ("requests_by_command", "responses_by_command", "dialects_offered", "negotiated_dialects"):
@@ -809,15 +796,9 @@ _VALID = b"".join(data for _, data in SMB2_SCRIPT)
     st.lists(st.integers(0, 7), max_size=2),
 )
 def test_fuzz_only_malformed_escapes(chunks: list[tuple[bool, bytes]], gaps: list[int]) -> None:
-    d = SmbDissector(make_flow())
-    try:
-        for i, (from_client, data) in enumerate(chunks):
-            d.feed(data, from_client, CAPTURE_TS)
-            if i in gaps:
-                d.gap(1 + i * 37, from_client, CAPTURE_TS)
-        d.close(CAPTURE_TS)
-    except Malformed:
-        pass
+    fuzz_feed(
+        SmbDissector(make_flow()), chunks, {i: 1 + i * 37 for i in gaps}, CAPTURE_TS, step=0, close_after=0
+    )
 
 
 @settings(max_examples=200, deadline=None)

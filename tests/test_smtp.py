@@ -1,16 +1,14 @@
 """SMTP: commands, multi-line replies counted as tshark does, DATA/BDAT bodies, AUTH, STARTTLS hand-over
 to TLS, findings, the tracker's rows, the terminal tables, and agreement with tshark on real captures.
 
-The first part is a small kit (pcap writer, ClientHello builder, feeding helpers) that the POP3 and
-IMAP tests import too.
+The first part is the SMTP side of the kit (the shared builders and feeding helpers are in
+tests/streamkit.py); the POP3 and IMAP tests import it too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
-import struct
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,10 +16,8 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from analyzer import registry
-from analyzer.decode import Decoder
 from analyzer.dissectors.base import TlsUpgrade
 from analyzer.dissectors.lines import MAX_LINE
 from analyzer.dissectors.smtp import DATA_END, SmtpCommand, SmtpDissector, SmtpMessage, SmtpReply
@@ -32,35 +28,45 @@ from analyzer.dissectors.textproto import (
     MailOddLine,
 )
 from analyzer.errors import Malformed
-from analyzer.flows import Flow, FlowTable
+from analyzer.flows import Flow
 from analyzer.report.sections.mail import smtp_tables
 from analyzer.report.terminal import render
 from analyzer.trackers.conn import ConnRecord
 from analyzer.trackers.mail import MailTracker
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth
+from tests.oracle import (
+    SAMPLES,
+    SHARED_PCAPS,
+    analyze_json,
+    needs_shared,
+    needs_tshark,
+    shared_entry,
+    truth_files,
+)
+from tests.streamkit import (
+    FUZZ_GAPS,
+    Script,
+    bytewise,
+    client_hello,
+    conversation_frames,
+    feed_script,
+    flow_of,
+    fuzz_chunks,
+    fuzz_feed,
+    of,
+    server_hello,
+    tcp_frame,
+    thirds,
+    tshark_counter,
+    tshark_lines,
+    whole,
+    write_pcap,
+)
 
 # -- kit: wire builders and feeding ---------------------------------------------------------------
 
 CLIENT_IP = bytes([192, 0, 2, 10])
 SERVER_IP = bytes([198, 51, 100, 25])
 CAPTURE_TS = 1_700_000_000.0
-
-
-def _ip_checksum(header: bytes) -> int:
-    total = sum(struct.unpack("!10H", header))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def tcp_frame(
-    src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int, data: bytes
-) -> bytes:
-    """An Ethernet/IPv4/TCP frame (TCP checksum left 0: neither tshark nor we check it)."""
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(data), 1, 0, 64, 6, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", _ip_checksum(ip)) + ip[12:]
-    return b"\x00\x00\x5e\x00\x53\x02\x00\x00\x5e\x00\x53\x01\x08\x00" + ip + tcp + data
 
 
 def write_conversation(
@@ -71,90 +77,19 @@ def write_conversation(
     With `pure_acks` every data segment is acknowledged by an empty segment of the other side before
     the next one; without, the acknowledgement rides on the other side's next data segment.
     """
-    frames: list[bytes] = []
-    cseq, sseq, sport = 1000, 5000, 50000
-    frames.append(tcp_frame(CLIENT_IP, SERVER_IP, sport, dport, cseq, 0, 0x02, b""))
-    cseq += 1
-    frames.append(tcp_frame(SERVER_IP, CLIENT_IP, dport, sport, sseq, cseq, 0x12, b""))
-    sseq += 1
-    frames.append(tcp_frame(CLIENT_IP, SERVER_IP, sport, dport, cseq, sseq, 0x10, b""))
-    for from_client, data in exchanges:
-        if from_client:
-            frames.append(tcp_frame(CLIENT_IP, SERVER_IP, sport, dport, cseq, sseq, 0x18, data))
-            cseq += len(data)
-            if pure_acks:
-                frames.append(tcp_frame(SERVER_IP, CLIENT_IP, dport, sport, sseq, cseq, 0x10, b""))
-        else:
-            frames.append(tcp_frame(SERVER_IP, CLIENT_IP, dport, sport, sseq, cseq, 0x18, data))
-            sseq += len(data)
-            if pure_acks:
-                frames.append(tcp_frame(CLIENT_IP, SERVER_IP, sport, dport, cseq, sseq, 0x10, b""))
-    frames.append(tcp_frame(CLIENT_IP, SERVER_IP, sport, dport, cseq, sseq, 0x11, b""))
-    frames.append(tcp_frame(SERVER_IP, CLIENT_IP, dport, sport, sseq, cseq + 1, 0x11, b""))
-    frames.append(tcp_frame(CLIENT_IP, SERVER_IP, sport, dport, cseq + 1, sseq + 1, 0x10, b""))
-    with path.open("wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frames):
-            f.write(struct.pack("<IIII", int(CAPTURE_TS) + i // 10, (i % 10) * 1000, len(fr), len(fr)) + fr)
-    return path
-
-
-def _vec(n: int, data: bytes) -> bytes:
-    return len(data).to_bytes(n, "big") + data
-
-
-def client_hello(sni: str) -> bytes:
-    """A TLS 1.2 ClientHello record offering two suites, with a server_name extension."""
-    sni_ext = b"\x00\x00" + _vec(2, _vec(2, b"\x00" + _vec(2, sni.encode())))
-    body = (
-        b"\x03\x03" + b"\xaa" * 32 + b"\x00" + _vec(2, b"\xc0\x2f\xc0\x30") + b"\x01\x00" + _vec(2, sni_ext)
-    )
-    return b"\x16\x03\x01" + _vec(2, b"\x01" + _vec(3, body))
-
-
-def server_hello() -> bytes:
-    """A TLS 1.2 ServerHello record choosing 0xc02f."""
-    body = b"\x03\x03" + b"\xbb" * 32 + b"\x00" + b"\xc0\x2f" + b"\x00"
-    return b"\x16\x03\x03" + _vec(2, b"\x02" + _vec(3, body))
+    frames = conversation_frames(CLIENT_IP, SERVER_IP, dport, exchanges, pure_acks=pure_acks, final_ack=True)
+    return write_pcap(path, ((int(CAPTURE_TS) + i // 10, (i % 10) * 1000, fr) for i, fr in enumerate(frames)))
 
 
 def make_flow(dport: int) -> Flow:
-    frame = tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, 1000, 0, 0x02, b"")
-    flow, _, _ = FlowTable().find(Decoder().decode(CAPTURE_TS, 1, frame, len(frame)))
-    return flow
-
-
-Script = list[tuple[bool, bytes]]
-"""(from_client, bytes) in stream order."""
-
-
-def whole(data: bytes) -> list[bytes]:
-    return [data]
-
-
-def bytewise(data: bytes) -> list[bytes]:
-    return [data[i : i + 1] for i in range(len(data))]
-
-
-def thirds(data: bytes) -> list[bytes]:
-    a, b = len(data) // 3, 2 * len(data) // 3
-    return [p for p in (data[:a], data[a:b], data[b:]) if p]
+    return flow_of(tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, 1000, 0, 0x02, b""), CAPTURE_TS)
 
 
 def run(
     factory: Callable[[Flow], Any], script: Script, cut: Callable[[bytes], list[bytes]], port: int
 ) -> list[Any]:
     """Feed a script to a fresh dissector, every message cut by `cut`; then close it."""
-    d = factory(make_flow(port))
-    events: list[Any] = []
-    for i, (from_client, data) in enumerate(script):
-        for piece in cut(data):
-            events += d.feed(piece, from_client, CAPTURE_TS + i)
-    return events + d.close(CAPTURE_TS + len(script))
-
-
-def of(events: Iterable[Any], kind: type) -> list[Any]:
-    return [e for e in events if isinstance(e, kind)]
+    return feed_script(factory(make_flow(port)), script, cut, CAPTURE_TS)
 
 
 def logical(events: list[Any], chunk_fields: tuple[str, ...] = ()) -> list[Any]:
@@ -187,22 +122,6 @@ def conn_record(uid: str) -> ConnRecord:
         conn_state="SF", missed_bytes=0, history="ShAdDaFf", orig_pkts=1, orig_ip_bytes=1, resp_pkts=1,
         resp_ip_bytes=1,
     )  # fmt: skip
-
-
-def tshark_lines(path: Path | str, display_filter: str, field: str) -> list[str]:
-    """Every occurrence of a text field, one per list item (a rare aggregator keeps commas intact)."""
-    cmd = ["tshark", "-n", "-r", str(path), "-o", "tcp.desegment_tcp_streams:TRUE", "-Y", display_filter]
-    cmd += ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\x1f", "-e", field]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
-    return [v for line in out.splitlines() for v in line.split("\x1f") if v]
-
-
-def tshark_counter(path: Path | str, display_filter: str, field: str) -> Counter[str]:
-    return Counter(tshark_lines(path, display_filter, field))
-
-
-def truth_files(section: str) -> list[str]:
-    return [f["file"] for f in truth().get("files", []) if section in f]
 
 
 has_tshark = shutil.which("tshark") is not None
@@ -558,23 +477,13 @@ SMTP_WORDS = [
     b"STARTTLS\r\n", b"220 go\r\n", b"250-a\r\n", b"250 b\r\n", b"EHLO x\r\n", b"\x16\x03\x01\x00\x05",
 ]  # fmt: skip
 """Lines that drive the state machine, mixed into the fuzz input so it reaches every mode."""
-fuzz_chunks = st.lists(
-    st.tuples(st.booleans(), st.one_of(st.binary(max_size=64), st.sampled_from(SMTP_WORDS))), max_size=30
-)
 
 
-@given(fuzz_chunks, st.lists(st.integers(min_value=1, max_value=50), max_size=3))
+@given(fuzz_chunks(SMTP_WORDS), FUZZ_GAPS)
 def test_fuzz_only_malformed_escapes(chunks: list[tuple[bool, bytes]], gaps: list[int]) -> None:
-    d = SmtpDissector(make_flow(25))
-    try:
-        for i, (from_client, data) in enumerate(chunks):
-            d.feed(data, from_client, CAPTURE_TS + i)
-            if i < len(gaps):
-                d.gap(gaps[i], from_client, CAPTURE_TS + i)
-        events = d.close(CAPTURE_TS + 100)
-    except Malformed:
-        return
-    track(events)
+    events = fuzz_feed(SmtpDissector(make_flow(25)), chunks, dict(enumerate(gaps)), CAPTURE_TS)
+    if events is not None:
+        track(events)
 
 
 # -- agreement with tshark ------------------------------------------------------------------------
@@ -591,9 +500,31 @@ def smtp_tshark(path: Path | str) -> tuple[Counter[str], Counter[str]]:
     return verbs, codes
 
 
-SMTP_CAPTURES = [str(SAMPLES / "mail.pcap"), str(SAMPLES / "mixed.pcap")] + [
-    str(SHARED_PCAPS / f) for f in truth_files("smtp")
-]
+def mail_captures(section: str) -> list[str]:
+    """The samples that hold mail, then the shared captures with a `section` in TRUTH.json."""
+    return [str(SAMPLES / "mail.pcap"), str(SAMPLES / "mixed.pcap")] + [
+        str(SHARED_PCAPS / f) for f in truth_files(section)
+    ]
+
+
+def assert_counts_like_tshark(path: str, section: str, display_filter: str, fields: dict[str, str]) -> None:
+    """Our `section` counters (key -> the tshark field counted) equal tshark's; skip an absent file."""
+    if not Path(path).exists():
+        pytest.skip(f"{path} is not present")
+    ours = analyze_json(path).get(section, {})
+    for key, field in fields.items():
+        assert ours.get(key, {}) == dict(tshark_counter(path, display_filter, field)), key
+
+
+def assert_counts_like_truth(rel: str, section: str, fields: dict[str, tuple[str, str]]) -> None:
+    """Our `section` counters (key -> (TRUTH.json section, key)) equal the shared capture's truth."""
+    entry = shared_entry(rel)
+    ours = analyze_json(str(SHARED_PCAPS / rel))[section]
+    for key, (truth_section, truth_key) in fields.items():
+        assert ours[key] == entry[truth_section][truth_key], key
+
+
+SMTP_CAPTURES = mail_captures("smtp")
 
 
 @needs_tshark
@@ -610,10 +541,11 @@ def test_counts_equal_tshark(path: str) -> None:
 @needs_shared
 @pytest.mark.parametrize("rel", truth_files("smtp"))
 def test_counts_equal_truth_file(rel: str) -> None:
-    entry = next(f for f in truth()["files"] if f["file"] == rel)
-    ours = analyze_json(str(SHARED_PCAPS / rel))["smtp"]
-    assert ours["commands"] == entry["smtp"]["command_verbs_from_command_line"]
-    assert ours["reply_codes"] == entry["smtp"]["reply_codes"]
+    assert_counts_like_truth(
+        rel,
+        "smtp",
+        {"commands": ("smtp", "command_verbs_from_command_line"), "reply_codes": ("smtp", "reply_codes")},
+    )
 
 
 @needs_tshark

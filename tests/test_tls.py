@@ -22,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analyzer import registry
-from analyzer.decode import Decoder
 from analyzer.dissectors import tls_fingerprints as fp
 from analyzer.dissectors.tls import (
     HRR_RANDOM,
@@ -43,11 +42,12 @@ from analyzer.dissectors.tls import (
 )
 from analyzer.dissectors.x509 import X509Record, hostname_matches, parse_certificate
 from analyzer.errors import Malformed
-from analyzer.flows import Flow, FlowTable
+from analyzer.flows import Flow
 from analyzer.report.sections.tls import tls_tables
 from analyzer.trackers import tls as tls_tracker
 from analyzer.trackers.tls import TlsTracker
 from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth
+from tests.streamkit import conversation_frames, flow_of, fuzz_feed, of, tcp_frame, write_pcap
 
 # -- wire builders --------------------------------------------------------------------------------------
 
@@ -257,51 +257,14 @@ def certs() -> dict[str, bytes]:
 CLIENT_IP, SERVER_IP = bytes([192, 0, 2, 10]), bytes([203, 0, 113, 5])
 
 
-def _ip_checksum(header: bytes) -> int:
-    s = sum(struct.unpack("!10H", header))
-    s = (s & 0xFFFF) + (s >> 16)
-    s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def tcp_frame(
-    src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int, data: bytes
-) -> bytes:
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(data), 1, 0, 64, 6, 0, src, dst)
-    ip = ip[:10] + u16(_ip_checksum(ip)) + ip[12:]
-    return b"\x00\x00\x5e\x00\x53\x02\x00\x00\x5e\x00\x53\x01\x08\x00" + ip + tcp + data
-
-
 def make_flow(dport: int = 443) -> Flow:
-    frame = tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, 1000, 0, 0x02, b"")
-    flow, _, _ = FlowTable().find(Decoder().decode(1.0, 1, frame, len(frame)))
-    return flow
+    return flow_of(tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, 1000, 0, 0x02, b""), 1.0)
 
 
 def write_conversation(path: Path, exchanges: list[tuple[bool, bytes]], dport: int = 443) -> Path:
     """A pcap of one TCP connection: handshake, the given segments in order, FIN teardown."""
-    frames: list[bytes] = []
-    cseq, sseq = 1000, 5000
-    frames.append(tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, cseq, 0, 0x02, b""))
-    cseq += 1
-    frames.append(tcp_frame(SERVER_IP, CLIENT_IP, dport, 50000, sseq, cseq, 0x12, b""))
-    sseq += 1
-    frames.append(tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, cseq, sseq, 0x10, b""))
-    for from_client, data in exchanges:
-        if from_client:
-            frames.append(tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, cseq, sseq, 0x18, data))
-            cseq += len(data)
-        else:
-            frames.append(tcp_frame(SERVER_IP, CLIENT_IP, dport, 50000, sseq, cseq, 0x18, data))
-            sseq += len(data)
-    frames.append(tcp_frame(CLIENT_IP, SERVER_IP, 50000, dport, cseq, sseq, 0x11, b""))
-    frames.append(tcp_frame(SERVER_IP, CLIENT_IP, dport, 50000, sseq, cseq + 1, 0x11, b""))
-    with path.open("wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frames):
-            f.write(struct.pack("<IIII", int(CAPTURE_TS) + i, 0, len(fr), len(fr)) + fr)
-    return path
+    frames = conversation_frames(CLIENT_IP, SERVER_IP, dport, exchanges, pure_acks=False, final_ack=False)
+    return write_pcap(path, ((int(CAPTURE_TS) + i, 0, fr) for i, fr in enumerate(frames)))
 
 
 def feed_all(d: TlsDissector, items: list[tuple[bool, bytes]], chunk: int | None = None) -> list[object]:
@@ -312,10 +275,6 @@ def feed_all(d: TlsDissector, items: list[tuple[bool, bytes]], chunk: int | None
         for i in range(0, len(data), step):
             events += d.feed(data[i : i + step], from_client, CAPTURE_TS)
     return events + d.close(CAPTURE_TS + 1)
-
-
-def of(events: list[object], kind: type) -> list[Any]:
-    return [e for e in events if isinstance(e, kind)]
 
 
 def the_handshake(events: list[object]) -> TlsHandshake:
@@ -865,13 +824,7 @@ _VALID_STREAM = tls12_items()
 
 @given(st.lists(st.tuples(st.booleans(), st.binary(max_size=300)), max_size=12))
 def test_fuzz_random_bytes_only_malformed_escapes(chunks: list[tuple[bool, bytes]]) -> None:
-    d = TlsDissector(make_flow())
-    try:
-        for from_client, data in chunks:
-            d.feed(data, from_client, 1.0)
-        d.close(2.0)
-    except Malformed:
-        pass
+    fuzz_feed(TlsDissector(make_flow()), chunks, {}, 1.0, step=0, close_after=1.0)
 
 
 @given(

@@ -124,3 +124,27 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list[Any]] = field(default_factory=list)
+
+
+def time_ms(ts: float | None) -> str:
+    """Packet time as UTC date and time to the millisecond ("-" when unknown)."""
+    if ts is None:
+        return "-"
+    return utc(ts).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def count_table(title: str, header: str, counts: dict[str, int], width: int = 24) -> Table:
+    """A table of counted keys (wire text cut to `width`) and their counts, in the given order."""
+    return Table(title, [header, "count"], [[safe(k, width), v] for k, v in counts.items()])
+
+
+def share_table(
+    title: str, header: str, counts: dict[str, int], width: int = 24, shown: int | None = None
+) -> Table:
+    """Like `count_table` with each count's share of the total; only the first `shown` rows, if given
+    (the share stays of the whole)."""
+    total = sum(counts.values()) or 1
+    table = Table(title, [header, "count", "share"])
+    for key, n in list(counts.items())[:shown]:
+        table.rows.append([safe(key, width), n, f"{100 * n / total:.1f}%"])
+    return table

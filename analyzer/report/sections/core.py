@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe, utc
+from analyzer.report.text import Table, safe, time_ms
 
 PROTOCOL_ORDER = ["eth", "sll", "null", "ppp", "vlan", "mpls", "ipv4", "ipv6", "tcp", "udp", "icmp", "icmpv6"]
 """Hierarchy rows shown first, in this order; other layers follow by count."""
-
-
-def _time(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return utc(ts).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def capture_tables(summary: dict[str, Any]) -> list[Table]:
@@ -29,8 +23,8 @@ def capture_tables(summary: dict[str, Any]) -> list[Table]:
                 ", ".join(f["link_types"]) or "-",
                 f["packets"],
                 f["bytes"],
-                _time(f["first_ts"]),
-                _time(f["last_ts"]),
+                time_ms(f["first_ts"]),
+                time_ms(f["last_ts"]),
                 f"{f['duration']:.3f}",
             ]
         )

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe, utc
+from analyzer.report.text import Table, safe, time_ms
 
 MAX_LEASE_ROWS = 200
 """Clients listed in the lease table; the JSON keeps them all, a terminal does not need thousands."""
 MAX_TIMELINE_CLIENTS = 20
 """Clients whose timeline is printed (the first seen); the JSON has every client's timeline."""
 INFINITE_LEASE = 0xFFFFFFFF
-
-
-def _time(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return utc(ts).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _lease(seconds: int | None) -> str:
@@ -61,7 +55,7 @@ def dhcp_tables(summary: dict[str, Any]) -> list[Table]:
                 _cell(row.get("assigned_addr")),
                 _cell(row.get("server_addr")),
                 _lease(row.get("lease_time")),
-                "never" if row.get("infinite") else _time(row.get("expires")),
+                "never" if row.get("infinite") else time_ms(row.get("expires")),
                 f"{row.get('renewals', 0)}/{row.get('rebinds', 0)}",
             ]
         )
@@ -82,7 +76,7 @@ def dhcp_tables(summary: dict[str, Any]) -> list[Table]:
     for f in section.get("findings", []):
         findings.rows.append(
             [
-                _time(f["ts"]),
+                time_ms(f["ts"]),
                 f["kind"],
                 _cell(f["mac"]),
                 _cell(f["server_addr"]),
@@ -100,7 +94,7 @@ def dhcp_tables(summary: dict[str, Any]) -> list[Table]:
             timeline.rows.append(
                 [
                     _cell(row["mac"]) if i == 0 else "",
-                    _time(e["ts"]),
+                    time_ms(e["ts"]),
                     safe(e["msg_type"]),
                     e["step"],
                     _cell(e["server_addr"]),
@@ -137,7 +131,7 @@ def dhcpv6_tables(summary: dict[str, Any]) -> list[Table]:
                 row["state"],
                 safe(", ".join(b["addr"] for b in held) or "-", 40),
                 ", ".join(_lease(b["valid_lifetime"]) for b in held) or "-",
-                _time(min((b["expires"] for b in held if b["expires"] is not None), default=None)),
+                time_ms(min((b["expires"] for b in held if b["expires"] is not None), default=None)),
                 _cell(row.get("status")),
             ]
         )
@@ -147,7 +141,7 @@ def dhcpv6_tables(summary: dict[str, Any]) -> list[Table]:
     for f in section.get("findings", []):
         findings.rows.append(
             [
-                _time(f["ts"]),
+                time_ms(f["ts"]),
                 f["kind"],
                 _cell(f["mac"], 30),
                 _cell(f["server_addr"], 30),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, safe, share_table
 
 MULTICAST_SERVICES = {"mdns": "mDNS", "llmnr": "LLMNR"}
 """Sections summarised in one table after the DNS tables, with their display names."""
@@ -33,14 +33,6 @@ def _mix(counts: dict[str, int]) -> str:
     return ", ".join(parts)
 
 
-def _counts(title: str, header: str, counts: dict[str, int]) -> Table:
-    total = sum(counts.values()) or 1
-    table = Table(title, [header, "count", "share"])
-    for key, n in counts.items():
-        table.rows.append([safe(key, 24), n, f"{100 * n / total:.1f}%"])
-    return table
-
-
 def _names(title: str, entries: list[dict[str, Any]]) -> Table:
     table = Table(title, ["name", "count"])
     for e in entries:
@@ -53,10 +45,12 @@ def dns_tables(summary: dict[str, Any]) -> list[Table]:
     tables: list[Table] = []
     if dns.get("query_count") or dns.get("response_count"):
         tables.append(
-            _counts(f"DNS queries by type ({dns['query_count']} queries)", "qtype", dns["queries_by_qtype"])
+            share_table(
+                f"DNS queries by type ({dns['query_count']} queries)", "qtype", dns["queries_by_qtype"]
+            )
         )
         tables.append(
-            _counts(
+            share_table(
                 f"DNS responses by rcode ({dns['response_count']} responses)",
                 "rcode",
                 dns["responses_by_rcode"],
@@ -64,20 +58,9 @@ def dns_tables(summary: dict[str, Any]) -> list[Table]:
         )
         opcodes = dns.get("opcodes") or {}
         if set(opcodes) - {"QUERY"}:
-            tables.append(_counts("DNS messages by opcode", "opcode", opcodes))
+            tables.append(share_table("DNS messages by opcode", "opcode", opcodes))
         tx = dns["transactions"]
-        summary_table = Table(
-            "DNS transactions",
-            [
-                "answered",
-                "unanswered",
-                "retransmissions",
-                "unmatched resp.",
-                "referrals",
-                "RTT median ms",
-                "RTT p95 ms",
-            ],
-        )
+        summary_table = Table("DNS transactions", list(TRANSACTION_HEADERS))
         summary_table.rows.append(
             [
                 tx["answered"],
@@ -116,7 +99,7 @@ def dns_tables(summary: dict[str, Any]) -> list[Table]:
             )
         tables.append(unanswered)
         if dns.get("malformed"):
-            tables.append(_counts("DNS malformed messages", "reason", dns["malformed"]))
+            tables.append(share_table("DNS malformed messages", "reason", dns["malformed"]))
     multicast = Table(
         "Multicast name resolution", ["protocol", "queries", "responses", "query mix", "top names"]
     )

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, count_table, safe
 
 MAX_ROWS = 50
 """Rows shown per list table (the JSON keeps them all)."""
 TRANSFER_COMMANDS = ("RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD")
 """ftp.log commands shown in the transfers table."""
-
-
-def _counts(title: str, header: str, counts: dict[str, int]) -> Table:
-    return Table(title, [header, "count"], [[safe(k, 24), v] for k, v in counts.items()])
 
 
 def _channel(entry: dict[str, Any]) -> str:
@@ -29,8 +25,8 @@ def ftp_tables(summary: dict[str, Any]) -> list[Table]:
     if not ftp:
         return []
     tables = [
-        _counts("FTP commands (as tshark counts them)", "command", ftp.get("commands", {})),
-        _counts("FTP reply codes (lines, as tshark counts them)", "code", ftp.get("reply_codes", {})),
+        count_table("FTP commands (as tshark counts them)", "command", ftp.get("commands", {})),
+        count_table("FTP reply codes (lines, as tshark counts them)", "code", ftp.get("reply_codes", {})),
     ]
     conns = ftp.get("connections", [])
     sessions = Table(

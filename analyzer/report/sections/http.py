@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, safe, share_table
 
 TRANSACTIONS_SHOWN = 20
 """Exchanges listed in the terminal (the JSON keeps more)."""
-
-
-def _counts(title: str, header: str, counts: dict[str, int], width: int = 24) -> Table:
-    total = sum(counts.values()) or 1
-    table = Table(title, [header, "count", "share"])
-    for key, n in counts.items():
-        table.rows.append([safe(key, width), n, f"{100 * n / total:.1f}%"])
-    return table
 
 
 def _endpoint(host: str, port: int) -> str:
@@ -50,18 +42,18 @@ def http_tables(summary: dict[str, Any]) -> list[Table]:
     upgrades = http.get("upgrades", 0)
     switched = f", {upgrades} upgraded" if upgrades else ""
     return [
-        _counts(
+        share_table(
             f"HTTP requests by method ({http['request_count']} requests{switched})",
             "method",
             http["requests_by_method"],
         ),
-        _counts(
+        share_table(
             f"HTTP responses by status ({http['response_count']} responses)",
             "status",
             http["responses_by_code"],
         ),
-        _counts("Top HTTP hosts", "host", http.get("hosts", {}), 40),
-        _counts("Top HTTP URIs", "uri", http.get("uris", {}), 60),
-        _counts("Top HTTP user agents", "user agent", http.get("user_agents", {}), 60),
+        share_table("Top HTTP hosts", "host", http.get("hosts", {}), 40),
+        share_table("Top HTTP URIs", "uri", http.get("uris", {}), 60),
+        share_table("Top HTTP user agents", "user agent", http.get("user_agents", {}), 60),
         _exchanges(http),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe, utc
+from analyzer.report.text import Table, count_table, safe, utc
 
 MAX_SESSION_ROWS = 100
 """Session rows printed per protocol; the JSON keeps up to its own limit."""
@@ -29,7 +29,7 @@ def _cell(value: Any, limit: int = 28) -> str:
 
 
 def _counts(title: str, what: str, counts: dict[str, int]) -> Table:
-    return Table(title, [what, "count"], [[safe(k, 32), v] for k, v in counts.items()])
+    return count_table(title, what, counts, 32)
 
 
 def _overview(name: str, section: dict[str, Any], extra: list[tuple[str, Any]]) -> Table:

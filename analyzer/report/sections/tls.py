@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe, utc
+from analyzer.report.text import Table, safe, share_table, utc
 
 TOP_N = 15
 """Rows shown in each "top" table (SNI, ciphers, JA3, JA4, ...)."""
@@ -16,11 +16,7 @@ CERTIFICATES_SHOWN = 20
 
 
 def _counts(title: str, header: str, counts: dict[str, int], width: int = 48) -> Table:
-    total = sum(counts.values()) or 1
-    table = Table(title, [header, "count", "share"])
-    for key, n in list(counts.items())[:TOP_N]:
-        table.rows.append([safe(key, width), n, f"{100 * n / total:.1f}%"])
-    return table
+    return share_table(title, header, counts, width, TOP_N)
 
 
 def _date(ts: float | None) -> str:
