@@ -34,7 +34,7 @@ capture. Everything is bounded by the named limits below; what does not fit is c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -294,26 +294,87 @@ def _xid(xid: int) -> str:
     return f"0x{xid:08x}"
 
 
+class _Bookkeeping:
+    """What the DHCP and DHCPv6 trackers share: message counters, findings, the capture's end."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.by_type: Counter[str] = Counter()
+        self.malformed: Counter[str] = Counter()
+        self.overflow: Counter[str] = Counter()
+        self.findings: list[Finding] = []
+        self.findings_dropped = 0
+        self.end_ts: float | None = None
+        """Latest packet time known (capture end at finish)."""
+
+    def _count(self, ts: float, msg_types: Iterable[str], problems: Iterable[str]) -> None:
+        """One message seen: packet time, its message type(s) and its problems."""
+        self._seen(ts)
+        self.messages += 1
+        self.by_type.update(msg_types)
+        self.malformed.update(problems)
+
+    def _seen(self, ts: float) -> None:
+        if self.end_ts is None or ts > self.end_ts:
+            self.end_ts = ts
+
+    def _note(self, client: _Client | _V6Client, ts: float, msg_type: str, uid: str) -> None:
+        """A client's message: its last time, its type in `msg_types` and its flow in `uids`."""
+        client.last_ts = max(client.last_ts, ts)
+        if len(client.msg_types) < MAX_MSG_TYPES_PER_CLIENT:
+            client.msg_types.append(msg_type)
+        else:
+            self.overflow["msg_types"] += 1
+        if uid and uid not in client.uids and len(client.uids) < MAX_UIDS_PER_CLIENT:
+            client.uids.append(uid)
+
+    def _timeline(self, client: _Client | _V6Client, entry: LeaseEvent) -> None:
+        if len(client.timeline) < MAX_TIMELINE_PER_CLIENT:
+            client.timeline.append(entry)
+        else:
+            client.timeline_dropped += 1
+            self.overflow["timeline"] += 1
+
+    def _finding(
+        self, ts: float, kind: str, client: str | None, server: str | None, addr: str | None, detail: str
+    ) -> None:
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(Finding(ts, kind, client, server, addr, detail))
+        else:
+            self.findings_dropped += 1
+
+    def _section(
+        self, rows: Sequence[DhcpLeaseRecord | Dhcpv6ClientRecord], servers: list[dict[str, Any]], end: float
+    ) -> dict[str, Any]:
+        """The JSON section both trackers return, one row per client."""
+        return {
+            "messages": self.messages,
+            "by_message_type": dict(sorted(self.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "client_count": len(rows),
+            "by_state": dict(Counter(r.state for r in rows).most_common()),
+            "leases": [to_jsonable(r) for r in rows],
+            "servers": servers,
+            "findings": [to_jsonable(f) for f in self.findings],
+            "findings_dropped": self.findings_dropped,
+            "malformed": dict(self.malformed.most_common()),
+            "overflow": dict(sorted(self.overflow.items())),
+            "capture_end": end,
+        }
+
+
 Handler = Callable[["DhcpTracker", _Client, _Txn, DhcpMessage], None]
 
 
-class DhcpTracker:
+class DhcpTracker(_Bookkeeping):
     """Counts DHCP messages and follows each client's lease (see the module docstring)."""
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (DhcpMessage, ConnRecord)
     HANDLERS: ClassVar[dict[str, Handler]]
 
     def __init__(self, ctx: object = None) -> None:
-        self.messages = 0
-        self.by_type: Counter[str] = Counter()
-        self.malformed: Counter[str] = Counter()
-        self.overflow: Counter[str] = Counter()
+        super().__init__()
         self.clients: dict[str, _Client] = {}
         self.servers: dict[str, _Server] = {}
-        self.findings: list[Finding] = []
-        self.findings_dropped = 0
-        self.end_ts: float | None = None
-        """Latest packet time known (capture end at finish)."""
 
     # -- input --
 
@@ -322,11 +383,7 @@ class DhcpTracker:
             self._seen(event.ts + event.duration)
             return
         msg = event
-        self._seen(msg.ts)
-        self.messages += 1
-        self.by_type[msg.msg_type_name] += 1
-        for problem in msg.problems:
-            self.malformed[problem] += 1
+        self._count(msg.ts, (msg.msg_type_name,), msg.problems)
         if msg.op == 2:
             self._server_reply(msg)
         client = self._client(msg)
@@ -367,27 +424,9 @@ class DhcpTracker:
             }
             for s in sorted(self.servers.values(), key=lambda s: s.first_ts)
         ]
-        return {
-            "dhcp": {
-                "messages": self.messages,
-                "by_message_type": dict(sorted(self.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
-                "client_count": len(self.clients),
-                "by_state": dict(Counter(r.state for r in rows).most_common()),
-                "leases": [to_jsonable(r) for r in rows],
-                "servers": servers,
-                "findings": [to_jsonable(f) for f in self.findings],
-                "findings_dropped": self.findings_dropped,
-                "malformed": dict(self.malformed.most_common()),
-                "overflow": dict(sorted(self.overflow.items())),
-                "capture_end": end,
-            }
-        }
+        return {"dhcp": self._section(rows, servers, end)}
 
     # -- bookkeeping --
-
-    def _seen(self, ts: float) -> None:
-        if self.end_ts is None or ts > self.end_ts:
-            self.end_ts = ts
 
     def _client(self, msg: DhcpMessage) -> _Client | None:
         client = self.clients.get(msg.mac)
@@ -396,13 +435,7 @@ class DhcpTracker:
                 self.overflow["clients"] += 1
                 return None
             client = self.clients[msg.mac] = _Client(msg.mac, msg.ts, msg.ts)
-        client.last_ts = max(client.last_ts, msg.ts)
-        if len(client.msg_types) < MAX_MSG_TYPES_PER_CLIENT:
-            client.msg_types.append(msg.msg_type_name)
-        else:
-            self.overflow["msg_types"] += 1
-        if msg.uid and msg.uid not in client.uids and len(client.uids) < MAX_UIDS_PER_CLIENT:
-            client.uids.append(msg.uid)
+        self._note(client, msg.ts, msg.msg_type_name, msg.uid)
         if msg.op == 1:
             client.host_name = msg.host_name or client.host_name
             client.client_id = msg.client_id or client.client_id
@@ -448,13 +481,6 @@ class DhcpTracker:
         if msg.lease_time is not None and len(server.lease_times) < MAX_SERVER_LEASE_TIMES:
             server.lease_times.add(msg.lease_time)
 
-    def _timeline(self, client: _Client, entry: LeaseEvent) -> None:
-        if len(client.timeline) < MAX_TIMELINE_PER_CLIENT:
-            client.timeline.append(entry)
-        else:
-            client.timeline_dropped += 1
-            self.overflow["timeline"] += 1
-
     def _step(
         self,
         client: _Client,
@@ -465,14 +491,6 @@ class DhcpTracker:
         note: str | None,
     ) -> None:
         self._timeline(client, LeaseEvent(msg.ts, msg.msg_type_name, _xid(msg.xid), step, server, addr, note))
-
-    def _finding(
-        self, ts: float, kind: str, mac: str | None, server: str | None, addr: str | None, detail: str
-    ) -> None:
-        if len(self.findings) < MAX_FINDINGS:
-            self.findings.append(Finding(ts, kind, mac, server, addr, detail))
-        else:
-            self.findings_dropped += 1
 
     def _settle(self, client: _Client, now: float) -> None:
         """Mark an active lease expired when its expiry lies before `now`."""
@@ -839,7 +857,7 @@ class _V6Client:
     counts: Counter[str] = field(default_factory=Counter)
 
 
-class Dhcpv6Tracker:
+class Dhcpv6Tracker(_Bookkeeping):
     """DHCPv6 messages by type and one row per client DUID with what it was given.
 
     Theory of operation: the row's state follows the DHCP one. A REPLY listing addresses or
@@ -854,26 +872,16 @@ class Dhcpv6Tracker:
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (Dhcpv6Message, ConnRecord)
 
     def __init__(self, ctx: object = None) -> None:
-        self.messages = 0
-        self.by_type: Counter[str] = Counter()
-        self.malformed: Counter[str] = Counter()
-        self.overflow: Counter[str] = Counter()
+        super().__init__()
         self.clients: dict[str, _V6Client] = {}
         self.servers: dict[str, Counter[str]] = {}
-        self.findings: list[Finding] = []
-        self.findings_dropped = 0
-        self.end_ts: float | None = None
 
     def handle(self, event: Dhcpv6Message | ConnRecord) -> None:
         if isinstance(event, ConnRecord):
             self._seen(event.ts + event.duration)
             return
         msg = event
-        self._seen(msg.ts)
-        self.messages += 1
-        self.by_type.update(msg.msg_types)
-        for problem in msg.problems:
-            self.malformed[problem] += 1
+        self._count(msg.ts, msg.msg_types, msg.problems)
         from_server = msg.msg_type_name in V6_SERVER_TYPES
         if from_server:
             self._server(msg)
@@ -916,30 +924,13 @@ class Dhcpv6Tracker:
         if len(answering) > 1:
             self._finding(end, "multiple_servers", None, None, None, ", ".join(answering))
         rows = [self._row(c) for c in sorted(self.clients.values(), key=lambda c: (c.first_ts, c.duid))]
-        return {
-            "dhcpv6": {
-                "messages": self.messages,
-                "by_message_type": dict(sorted(self.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
-                "client_count": len(self.clients),
-                "by_state": dict(Counter(r.state for r in rows).most_common()),
-                "leases": [to_jsonable(r) for r in rows],
-                "servers": [
-                    {"server_id": duid, "by_message_type": dict(types.most_common())}
-                    for duid, types in sorted(self.servers.items())
-                ],
-                "findings": [to_jsonable(f) for f in self.findings],
-                "findings_dropped": self.findings_dropped,
-                "malformed": dict(self.malformed.most_common()),
-                "overflow": dict(sorted(self.overflow.items())),
-                "capture_end": end,
-            }
-        }
+        servers = [
+            {"server_id": duid, "by_message_type": dict(types.most_common())}
+            for duid, types in sorted(self.servers.items())
+        ]
+        return {"dhcpv6": self._section(rows, servers, end)}
 
     # -- bookkeeping --
-
-    def _seen(self, ts: float) -> None:
-        if self.end_ts is None or ts > self.end_ts:
-            self.end_ts = ts
 
     def _server(self, msg: Dhcpv6Message) -> None:
         key = msg.server_duid or msg.src_h
@@ -960,33 +951,12 @@ class Dhcpv6Tracker:
                 self.overflow["clients"] += 1
                 return None
             client = self.clients[msg.client_duid] = _V6Client(msg.client_duid, msg.ts, msg.ts)
-        client.last_ts = max(client.last_ts, msg.ts)
+        self._note(client, msg.ts, msg.msg_type_name, msg.uid)
         client.mac = client.mac or msg.client_mac or (None if from_server else msg.src_mac)
         if not from_server:
             client.host_name = msg.host_name or client.host_name
             client.vendor_class = msg.vendor_class or client.vendor_class
-        if len(client.msg_types) < MAX_MSG_TYPES_PER_CLIENT:
-            client.msg_types.append(msg.msg_type_name)
-        else:
-            self.overflow["msg_types"] += 1
-        if msg.uid and msg.uid not in client.uids and len(client.uids) < MAX_UIDS_PER_CLIENT:
-            client.uids.append(msg.uid)
         return client
-
-    def _timeline(self, client: _V6Client, entry: LeaseEvent) -> None:
-        if len(client.timeline) < MAX_TIMELINE_PER_CLIENT:
-            client.timeline.append(entry)
-        else:
-            client.timeline_dropped += 1
-            self.overflow["timeline"] += 1
-
-    def _finding(
-        self, ts: float, kind: str, duid: str | None, server: str | None, addr: str | None, detail: str
-    ) -> None:
-        if len(self.findings) < MAX_FINDINGS:
-            self.findings.append(Finding(ts, kind, duid, server, addr, detail))
-        else:
-            self.findings_dropped += 1
 
     def _advertised(self, client: _V6Client, msg: Dhcpv6Message) -> None:
         entry = client.xids.get(msg.xid)

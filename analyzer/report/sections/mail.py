@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from analyzer.report.text import Table, count_table, safe, utc
@@ -45,6 +46,67 @@ def _overview(name: str, section: dict[str, Any], extra: list[tuple[str, Any]]) 
     return Table(f"{name} overview", ["", "value"], rows)
 
 
+def _sessions(
+    title: str, columns: list[str], section: dict[str, Any], cells: Callable[[dict[str, Any]], list[Any]]
+) -> Table:
+    """One row per session: time, client and server, then the protocol's `columns` from `cells`."""
+    table = Table(title, ["time", "client", "server", *columns])
+    for row in section.get("sessions", [])[:MAX_SESSION_ROWS]:
+        table.rows.append(
+            [
+                _time(row["ts"]),
+                _cell(row["id.orig_h"], 20),
+                _cell(f"{row['id.resp_h']}:{row['id.resp_p']}", 26),
+                *cells(row),
+            ]
+        )
+    return table
+
+
+def _smtp_cells(row: dict[str, Any]) -> list[Any]:
+    auth = row.get("auth_mechanism")
+    if auth and row.get("auth_success") is not None:
+        auth = f"{auth} ({'ok' if row['auth_success'] else 'refused'})"
+    return [
+        row["trans_depth"],
+        _cell(row.get("helo"), 20),
+        _cell(auth, 20),
+        _cell(row.get("tls")),
+        _cell(row.get("mailfrom"), 24),
+        row.get("rcpt_count", 0),
+        _cell(row.get("msg_size")),
+        _cell(row.get("subject"), 24),
+        _cell(row.get("last_reply"), 32),
+    ]
+
+
+def _pop3_cells(row: dict[str, Any]) -> list[Any]:
+    return [
+        _cell(row.get("user"), 20),
+        _cell(row.get("login")),
+        _cell(row.get("clear_text_password")),
+        _cell(row.get("tls")),
+        row.get("commands", 0),
+        row.get("retr", 0),
+        row.get("retr_bytes", 0),
+        row.get("dele", 0),
+        _cell(row.get("last_reply"), 32),
+    ]
+
+
+def _imap_cells(row: dict[str, Any]) -> list[Any]:
+    return [
+        _cell(row.get("user"), 20),
+        _cell(row.get("login")),
+        _cell(row.get("tls")),
+        row.get("commands", 0),
+        _cell(row.get("mailboxes"), 24),
+        row.get("fetches", 0),
+        f"{row.get('ok', 0)}/{row.get('no', 0)}/{row.get('bad', 0)}",
+        _cell(row.get("last_status"), 32),
+    ]
+
+
 def smtp_tables(summary: dict[str, Any]) -> list[Table]:
     section = summary.get("smtp") or {}
     if not section:
@@ -58,43 +120,12 @@ def smtp_tables(summary: dict[str, Any]) -> list[Table]:
             ("AUTH continuation lines (not kept)", section.get("auth_continuations", 0)),
         ],
     )
-    sessions = Table(
+    sessions = _sessions(
         "SMTP transactions (one row per mail transaction, Zeek smtp.log style)",
-        [
-            "time",
-            "client",
-            "server",
-            "#",
-            "helo",
-            "auth",
-            "tls",
-            "from",
-            "rcpts",
-            "size",
-            "subject",
-            "last reply",
-        ],
+        ["#", "helo", "auth", "tls", "from", "rcpts", "size", "subject", "last reply"],
+        section,
+        _smtp_cells,
     )
-    for row in section.get("sessions", [])[:MAX_SESSION_ROWS]:
-        auth = row.get("auth_mechanism")
-        if auth and row.get("auth_success") is not None:
-            auth = f"{auth} ({'ok' if row['auth_success'] else 'refused'})"
-        sessions.rows.append(
-            [
-                _time(row["ts"]),
-                _cell(row["id.orig_h"], 20),
-                _cell(f"{row['id.resp_h']}:{row['id.resp_p']}", 26),
-                row["trans_depth"],
-                _cell(row.get("helo"), 20),
-                _cell(auth, 20),
-                _cell(row.get("tls")),
-                _cell(row.get("mailfrom"), 24),
-                row.get("rcpt_count", 0),
-                _cell(row.get("msg_size")),
-                _cell(row.get("subject"), 24),
-                _cell(row.get("last_reply"), 32),
-            ]
-        )
     findings = Table(
         "SMTP findings (4xx transient / 5xx permanent, grouped by sender and server)",
         ["kind", "sender", "server", "attempts", "sessions", "codes", "commands", "first", "last", "example"],
@@ -141,40 +172,8 @@ def pop3_tables(summary: dict[str, Any]) -> list[Table]:
             ("SASL lines (not kept)", section.get("sasl_lines", 0)),
         ],
     )
-    sessions = Table(
-        "POP3 sessions",
-        [
-            "time",
-            "client",
-            "server",
-            "user",
-            "login",
-            "clear pass",
-            "tls",
-            "cmds",
-            "retr",
-            "bytes",
-            "dele",
-            "last",
-        ],
-    )
-    for row in section.get("sessions", [])[:MAX_SESSION_ROWS]:
-        sessions.rows.append(
-            [
-                _time(row["ts"]),
-                _cell(row["id.orig_h"], 20),
-                _cell(f"{row['id.resp_h']}:{row['id.resp_p']}", 26),
-                _cell(row.get("user"), 20),
-                _cell(row.get("login")),
-                _cell(row.get("clear_text_password")),
-                _cell(row.get("tls")),
-                row.get("commands", 0),
-                row.get("retr", 0),
-                row.get("retr_bytes", 0),
-                row.get("dele", 0),
-                _cell(row.get("last_reply"), 32),
-            ]
-        )
+    columns = ["user", "login", "clear pass", "tls", "cmds", "retr", "bytes", "dele", "last"]
+    sessions = _sessions("POP3 sessions", columns, section, _pop3_cells)
     commands = dict(section.get("commands", {}))
     return [
         overview,
@@ -196,38 +195,8 @@ def imap_tables(summary: dict[str, Any]) -> list[Table]:
             ("SASL lines (not kept)", section.get("sasl_lines", 0)),
         ],
     )
-    sessions = Table(
-        "IMAP sessions",
-        [
-            "time",
-            "client",
-            "server",
-            "user",
-            "login",
-            "tls",
-            "cmds",
-            "mailboxes",
-            "fetch",
-            "OK/NO/BAD",
-            "last",
-        ],
-    )
-    for row in section.get("sessions", [])[:MAX_SESSION_ROWS]:
-        sessions.rows.append(
-            [
-                _time(row["ts"]),
-                _cell(row["id.orig_h"], 20),
-                _cell(f"{row['id.resp_h']}:{row['id.resp_p']}", 26),
-                _cell(row.get("user"), 20),
-                _cell(row.get("login")),
-                _cell(row.get("tls")),
-                row.get("commands", 0),
-                _cell(row.get("mailboxes"), 24),
-                row.get("fetches", 0),
-                f"{row.get('ok', 0)}/{row.get('no', 0)}/{row.get('bad', 0)}",
-                _cell(row.get("last_status"), 32),
-            ]
-        )
+    columns = ["user", "login", "tls", "cmds", "mailboxes", "fetch", "OK/NO/BAD", "last"]
+    sessions = _sessions("IMAP sessions", columns, section, _imap_cells)
     return [
         overview,
         _counts("IMAP commands", "command", section.get("commands", {})),
