@@ -41,6 +41,15 @@ class _Progress:
             self._bar.__exit__(None, None, None)
 
 
+JOBS_OPTION = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: all cores for inputs over 64 MiB on machines with 4+ cores, else 1).",
+)
+"""The --jobs option of `analyze` and `report` (see analyzer/parallel.py: effective_jobs)."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pcap-analyzer")
 def main() -> None:
@@ -59,12 +68,7 @@ def main() -> None:
 @click.option(
     "--section", "sections", help="Comma-separated sections to print (table, csv, markdown), e.g. dns,tls."
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    help="Worker processes (default: all cores for inputs over 64 MiB on machines with 4+ cores, else 1).",
-)
+@JOBS_OPTION
 @click.option(
     "--cluster", metavar="ADDRESS", help="Run on a Dask distributed scheduler, e.g. tcp://host:8786."
 )
@@ -336,12 +340,7 @@ def interfaces(fmt: str) -> None:
     "--section", "sections", help="Comma-separated sections to include, e.g. dns,tls (the overview stays)."
 )
 @click.option("--no-charts", is_flag=True, help="Tables only: no charts, no second pass over the files.")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    help="Worker processes (default: all cores for inputs over 64 MiB on machines with 4+ cores, else 1).",
-)
+@JOBS_OPTION
 def report(
     files: tuple[str, ...], output: str, sections: str | None, no_charts: bool, jobs: int | None
 ) -> None:

@@ -58,13 +58,19 @@ _FAST_LAYERS = ["eth", "ipv4", "tcp"]
 _FIN_RST = 0x01 | 0x04
 
 
-def _is_plain_ipv4_end_host(data: bytes) -> bool:
-    """An untagged Ethernet frame carrying an unfragmented IPv4 TCP, UDP (not Teredo) or ICMP packet
-    without options: its outer addresses are the ones `_owns` decides by, so a worker can skip it
-    unread when they belong to another worker. Tunnels and fragments are always decoded."""
+def _plain_ipv4_proto(data: bytes) -> int:
+    """The IP protocol of an untagged Ethernet frame carrying an unfragmented IPv4 packet without
+    options (whose headers sit at fixed offsets), else -1."""
     if data[12:15] != b"\x08\x00\x45" or data[20] & 0x3F or data[21]:
-        return False
-    proto = data[23]
+        return -1
+    return data[23]
+
+
+def _is_plain_ipv4_end_host(data: bytes) -> bool:
+    """A plain IPv4 TCP, UDP (not Teredo) or ICMP packet: its outer addresses are the ones `_owns`
+    decides by, so a worker can skip it unread when they belong to another worker. Tunnels and
+    fragments are always decoded."""
+    proto = _plain_ipv4_proto(data)
     if proto == 17:
         return data[34:36] != _TEREDO and data[36:38] != _TEREDO
     return proto == 6 or proto == 1
@@ -73,9 +79,9 @@ def _is_plain_ipv4_end_host(data: bytes) -> bool:
 _TEREDO = TEREDO_PORT.to_bytes(2, "big")
 
 
-def _is_plain_ipv4_tcp(data: bytes) -> bool:
-    """An untagged Ethernet frame carrying an unfragmented IPv4 (no options) TCP segment."""
-    return data[12:15] == b"\x08\x00\x45" and data[23] == 6 and not data[20] & 0x3F and not data[21]
+def _owner(a: bytes, b: bytes, parts: int) -> int:
+    """The worker (of `parts`) that owns the unordered host pair (a, b)."""
+    return zlib.crc32(a + b if a <= b else b + a) % parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +155,7 @@ class Pipeline:
         self._linktype_names: dict[int, str] = {}
         self._file_first: float | None = None
         self._file_last: float | None = None
-        ctx = TrackerContext(lookup_flow=self.flows.lookup)
+        ctx = TrackerContext()
         self.trackers = [cls(ctx) for cls in registry.TRACKERS]
         self._routes: dict[type, list[Any]] = {}
         for tracker in self.trackers:
@@ -207,8 +213,7 @@ class Pipeline:
                     pair = data[26:34]
                     mine = owner_cache.get(pair)
                     if mine is None:
-                        a, b = data[26:30], data[30:34]
-                        mine = zlib.crc32(a + b if a <= b else b + a) % part_n == part_k
+                        mine = _owner(data[26:30], data[30:34], part_n) == part_k
                         if len(owner_cache) < MAX_OWNER_CACHE:
                             owner_cache[pair] = mine
                     if not mine:
@@ -217,7 +222,7 @@ class Pipeline:
                     entry = fast.get(data[26:38])
                     if (
                         entry is not None
-                        and _is_plain_ipv4_tcp(data)
+                        and _plain_ipv4_proto(data) == 6
                         and not data[47] & 0x07
                         and self._file_last is not None
                         and self._file_last <= ts < flows.next_sweep
@@ -225,24 +230,25 @@ class Pipeline:
                         flow, from_orig = entry
                         total = (data[16] << 8) | data[17]
                         plen = total - 20 - (data[46] >> 4) * 4
-                        if plen >= 0 and 14 + total <= len(data) and data[46] >= 0x50:
+                        letter = ("D" if plen else "A") if from_orig else ("d" if plen else "a")
+                        if (
+                            plen >= 0
+                            and 14 + total <= len(data)
+                            and data[46] >= 0x50
+                            and letter in flow.history
+                        ):
                             if from_orig:
-                                if ("D" if plen else "A") in flow.history:
-                                    flow.orig_pkts += 1
-                                    flow.orig_bytes += plen
-                                    flow.orig_ip_bytes += wirelen
-                                    flow.last_ts = self._file_last = ts
-                                    fast_n += 1
-                                    fast_bytes += wirelen
-                                    continue
-                            elif ("d" if plen else "a") in flow.history:
+                                flow.orig_pkts += 1
+                                flow.orig_bytes += plen
+                                flow.orig_ip_bytes += wirelen
+                            else:
                                 flow.resp_pkts += 1
                                 flow.resp_bytes += plen
                                 flow.resp_ip_bytes += wirelen
-                                flow.last_ts = self._file_last = ts
-                                fast_n += 1
-                                fast_bytes += wirelen
-                                continue
+                            flow.last_ts = self._file_last = ts
+                            fast_n += 1
+                            fast_bytes += wirelen
+                            continue
                 self.frame_no = base + n
                 process(ts, linktype, data, wirelen, iface)
         finally:
@@ -323,8 +329,7 @@ class Pipeline:
         k, n = self.partition or (0, 1)
         if not pkt.src_ip:
             return k == 0
-        a, b = pkt.src_ip, pkt.dst_ip
-        return zlib.crc32(a + b if a <= b else b + a) % n == k
+        return _owner(pkt.src_ip, pkt.dst_ip, n) == k
 
     def _new_flow(self, flow: Flow, pkt: Packet) -> None:
         if flow.proto == UDP:

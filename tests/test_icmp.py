@@ -416,7 +416,7 @@ def _refused_uids(order: list[str], error_ts: float, conns: list[ConnRecord]) ->
         frame4("10.0.0.9", "10.0.0.5", icmp4(3, 3, body=udp_datagram("10.0.0.9", 161, "10.0.0.5", 53211)))
     )
     pkt.ts = error_ts
-    tracker = icmp_tracker.IcmpTracker(TrackerContext(lookup_flow=lambda *a: None))
+    tracker = icmp_tracker.IcmpTracker(TrackerContext())
     events = parse_icmpv4(pkt.payload, pkt)
     for what in order:
         for event in events if what == "error" else conns:
@@ -513,7 +513,7 @@ def test_late_reply_after_timeout_is_unanswered_and_unmatched() -> None:
 
 
 def test_echo_timeout_does_not_depend_on_expire_calls() -> None:
-    tracker = icmp_tracker.IcmpTracker(TrackerContext(lookup_flow=lambda *a: None))
+    tracker = icmp_tracker.IcmpTracker(TrackerContext())
     request, reply = (
         decode(ping("10.0.0.5", "10.0.0.9", 1, 1)),
         decode(ping("10.0.0.9", "10.0.0.5", 1, 1, True)),

@@ -7,20 +7,15 @@ Trackers never parse bytes and never read the wall clock: `now` is packet time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
-
-if TYPE_CHECKING:
-    from analyzer.flows import Flow
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerContext:
-    """What the pipeline lends trackers."""
-
-    lookup_flow: Callable[[int, bytes, int, bytes, int], Flow | None]
-    """Find a live flow by (proto, addr, port, addr, port) in either direction (addresses as bytes)."""
+    """What the pipeline lends trackers: deliberately nothing live. With `--jobs` the trackers run in
+    the parent over events replayed from the workers, where no flow table exists, so everything a
+    tracker needs must arrive as an event (e.g. ICMP ties errors to flows through ConnRecords)."""
 
 
 class Tracker(Protocol):

@@ -13,7 +13,7 @@ A kept record is tied to the flow its quoted datagram belonged to at `finish`, f
 of that flow (same protocol and endpoints, either direction): among those records, the latest one
 that had started by the time of the error and was still live then (its last packet no more than its
 idle timeout plus a sweep interval before the error — when the flow table would have let it go).
-This is what `ctx.lookup_flow` would answer at that moment, but unlike it, it also works when
+This is what a look-up in the live flow table would answer at that moment, but it also works when
 `--jobs` replays the events of several workers in a process without a flow table, where the refused
 flow may even have been analysed by another worker than the error (workers split by host pair, and a
 router's error is not between the same hosts). ConnRecords are kept for the endpoints of kept
