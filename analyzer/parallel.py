@@ -23,7 +23,10 @@ read the capture paths (shared storage).
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
+import pickle
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -38,13 +41,36 @@ Tagged = tuple[int, float, int, Any]
 """(frame index, packet time, sequence within the worker, event)."""
 
 
+class _ByFieldsPickler(pickle.Pickler):
+    """Pickles every dataclass instance as a call of its class with its field values.
+
+    The hot modules are compiled with mypyc (setup.py), and compiled classes do not support plain
+    pickling (a frozen compiled dataclass cannot be restored attribute by attribute). Rebuilding each
+    instance through its constructor works for compiled and plain classes alike; every dataclass the
+    workers return takes all its fields as constructor arguments."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            cls = type(obj)
+            return cls, tuple(getattr(obj, f.name) for f in dataclasses.fields(cls))
+        return NotImplemented
+
+
+def dumps(value: object) -> bytes:
+    """Pickle `value` for the trip from a worker to the parent (see `_ByFieldsPickler`)."""
+    buffer = io.BytesIO()
+    _ByFieldsPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
 @dataclass(slots=True)
 class WorkerResult:
     """What one worker returns for one task: core counters and its tagged events."""
 
     file_index: int
     part: int
-    stats: FileStats
+    payload: bytes
+    """The worker's `FileStats` and tagged events, pickled by `dumps`."""
     packets: int = 0
     bytes: int = 0
     first_ts: float | None = None
@@ -54,7 +80,11 @@ class WorkerResult:
     malformed: Counter[str] = field(default_factory=Counter)
     fragments: dict[str, int] = field(default_factory=dict)
     evicted: int = 0
-    events: list[Tagged] = field(default_factory=list)
+
+    def unpack(self) -> tuple[FileStats, list[Tagged]]:
+        """The worker's file statistics and tagged events."""
+        stats, events = pickle.loads(self.payload)
+        return stats, events
 
 
 def run_task(path: str, file_index: int, part: int, parts: int) -> WorkerResult:
@@ -73,7 +103,7 @@ def run_task(path: str, file_index: int, part: int, parts: int) -> WorkerResult:
     return WorkerResult(
         file_index=file_index,
         part=part,
-        stats=stats,
+        payload=dumps((stats, events)),
         packets=pipe.packets,
         bytes=pipe.bytes,
         first_ts=pipe.first_ts,
@@ -83,7 +113,6 @@ def run_task(path: str, file_index: int, part: int, parts: int) -> WorkerResult:
         malformed=pipe.malformed,
         fragments=pipe.fragment_stats(),
         evicted=pipe.flows.evicted,
-        events=events,
     )
 
 
@@ -98,6 +127,7 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
     """Replay every worker's events in frame order through one set of trackers; add the counters."""
     pipe = Pipeline()
     results = sorted(results, key=lambda r: (r.file_index, r.part))
+    unpacked = {(r.file_index, r.part): r.unpack() for r in results}
     per_file: dict[int, list[WorkerResult]] = {}
     for r in results:
         per_file.setdefault(r.file_index, []).append(r)
@@ -106,7 +136,7 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
         parts = per_file.get(index, [])
         stats = FileStats(paths[index])
         if parts:
-            first = parts[0].stats
+            first = unpacked[parts[0].file_index, parts[0].part][0]
             stats.format, stats.byte_order, stats.compressed = (
                 first.format,
                 first.byte_order,
@@ -114,11 +144,12 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
             )
             stats.error, stats.error_offset = first.error, first.error_offset
             for r in parts:
-                stats.packets += r.stats.packets
-                stats.bytes += r.stats.bytes
-                stats.link_types += r.stats.link_types
-                stats.first_ts = _min(stats.first_ts, r.stats.first_ts)
-                stats.last_ts = _max(stats.last_ts, r.stats.last_ts)
+                part_stats = unpacked[r.file_index, r.part][0]
+                stats.packets += part_stats.packets
+                stats.bytes += part_stats.bytes
+                stats.link_types += part_stats.link_types
+                stats.first_ts = _min(stats.first_ts, part_stats.first_ts)
+                stats.last_ts = _max(stats.last_ts, part_stats.last_ts)
         files.append(stats)
     pipe.files = files
     fragments: Counter[str] = Counter()
@@ -134,7 +165,7 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
         if r.part == 0:  # every worker of a file decodes every fragment: count them once
             fragments.update(r.fragments)
     pipe.fragment_counts = dict(fragments)
-    for _, _, event in _in_frame_order(results):
+    for _, _, event in _in_frame_order(results, unpacked):
         if isinstance(event, Weird):
             if len(pipe.weirds) < MAX_WEIRDS:
                 pipe.weirds.append(event)
@@ -145,12 +176,14 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
     return pipe.summary(), files
 
 
-def _in_frame_order(results: list[WorkerResult]) -> Iterator[tuple[int, float, Any]]:
+def _in_frame_order(
+    results: list[WorkerResult], unpacked: dict[tuple[int, int], tuple[FileStats, list[Tagged]]]
+) -> Iterator[tuple[int, float, Any]]:
     """All events of all workers, file by file, in the order one process would have produced them."""
     keyed = [
         ((r.file_index, frame, r.part, seq), now, event)
         for r in results
-        for frame, now, seq, event in r.events
+        for frame, now, seq, event in unpacked[r.file_index, r.part][1]
     ]
     keyed.sort(key=lambda item: item[0])
     for key, now, event in keyed:

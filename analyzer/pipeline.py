@@ -184,8 +184,13 @@ class Pipeline:
         self.end_of_input()
         stats.packets, stats.bytes = self.packets - packets0, self.bytes - bytes0
         stats.link_types = self.link_types - links0
-        stats.first_ts, stats.last_ts = self._file_first, self._file_last
+        stats.first_ts, stats.last_ts = self._file_span()
         return stats
+
+    def _file_span(self) -> tuple[float | None, float | None]:
+        # Read through a call: mypy keeps `self._file_first` narrowed to None from the assignment
+        # above across `_run`, and mypyc (setup.py) would trust that narrowing at run time.
+        return self._file_first, self._file_last
 
     def _run(
         self,
@@ -344,16 +349,18 @@ class Pipeline:
                 flow.service, flow.service_how, flow.parent_uid = exp.service, "expected", exp.parent_uid
                 self._attach(flow, exp.service)
 
-    def _attach(self, flow: Flow, service: str) -> None:
+    def _attach(self, flow: Flow, service: str) -> bool:
+        """Give `flow` the stream dissector of `service` and a reassembler; False if it has none."""
         factory = registry.STREAM_DISSECTORS.get(service)
         if factory is None:
-            return
+            return False
         flow.dissector = factory(flow)
         flow.reassembler = TcpReassembler()
         if flow.isn_orig is not None:
             flow.reassembler.segment(True, flow.isn_orig, b"", 0x02)
         if flow.isn_resp is not None:
             flow.reassembler.segment(False, flow.isn_resp, b"", 0x02)
+        return True
 
     def _tcp(self, flow: Flow, pkt: Packet, from_orig: bool) -> None:
         if flow.reassembler is None:
@@ -364,8 +371,7 @@ class Pipeline:
             if service is None:
                 return
             flow.service, flow.service_how = service, how
-            self._attach(flow, service)
-            if flow.reassembler is None:
+            if not self._attach(flow, service):
                 flow.classify_tries = CLASSIFY_TRIES  # labelled, but nobody dissects it
                 return
         try:

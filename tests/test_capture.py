@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import re
+import shutil
 import struct
+import subprocess
 import sys
 import types
 from collections.abc import Callable
@@ -525,14 +528,21 @@ def test_missing_file(tmp_path: Path) -> None:
         open_capture(path)
 
 
-def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def deny(*args: object, **kwargs: object) -> None:
-        raise PermissionError(13, "Permission denied")
+SETPRIV = shutil.which("setpriv")
+DROP_FILE_CAPABILITIES = ("--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search")
+"""Still uid 0, but without the capabilities that let root read any file: the kernel's own check."""
 
-    monkeypatch.setattr(reader_mod, "open", deny, raising=False)
-    path = write(tmp_path, pcap_bytes(REC3))
-    with pytest.raises(CaptureError, match=re.escape(f"{path}: permission denied")):
-        open_capture(path)
+
+@pytest.mark.skipif(SETPRIV is None, reason="setpriv (util-linux) is not installed")
+def test_permission_denied(tmp_path: Path) -> None:
+    """A file the user may not read: a real EACCES from the kernel, through the installed command."""
+    path = Path(write(tmp_path, pcap_bytes(REC3)))
+    path.chmod(0)
+    prefix = [SETPRIV or "setpriv", *DROP_FILE_CAPABILITIES] if os.geteuid() == 0 else []
+    cmd = [*prefix, sys.executable, "-m", "analyzer", "analyze", str(path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr == f"pcap-analyzer: {path}: permission denied\n"
 
 
 def test_short_garbage(tmp_path: Path) -> None:

@@ -477,7 +477,7 @@ EXPECTED: dict[str, Expect] = {
         0,
         None,
         bad.FLOOD_FLOWS,
-        setup=f"import analyzer.flows as m; m.FlowTable.__init__.__defaults__ = ({FLOW_LIMIT},)",
+        setup=f"import analyzer.flows as m; m.MAX_FLOWS = {FLOW_LIMIT}",
         check=_check_flow_flood,
     ),
     "dns_pending_flood": Expect(
@@ -531,12 +531,12 @@ def test_memory_bound_would_catch_an_unbounded_buffer(tmp_path: Path, zygote: Zy
     """The memory measurement is real: an analysis that kept 16 MiB would fail the 16 MiB TLS case."""
     path = bad.write_case("tls_record_64k", tmp_path)
     hog = (
-        "import analyzer.pipeline as m\n"
-        "run = m.Pipeline.run_file\n"
-        "def hog(self, *args):\n"
-        "    self.hog = b'x' * (16 << 20)\n"
-        "    return run(self, *args)\n"
-        "m.Pipeline.run_file = hog\n"
+        "import analyzer.cli as m\n"
+        "run = m._summarize\n"
+        "def hog(*args):\n"
+        "    hog.kept = b'x' * (16 << 20)\n"
+        "    return run(*args)\n"
+        "m._summarize = hog\n"
     )
     outcome = run_case(zygote, path, tmp_path, DEFAULT_SECONDS, hog)
     assert outcome.peak_mb > EXPECTED["tls_handshake_16mb"].memory_mb
