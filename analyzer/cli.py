@@ -51,9 +51,24 @@ JOBS_OPTION = click.option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pcap-analyzer")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the version and whether the hot path is compiled, and exit.",
+)
 def main() -> None:
     """pcap-analyzer: summarize and classify packet captures (pcap, pcapng, gzip)."""
+
+
+def _print_version(ctx: click.Context) -> None:
+    from analyzer.compiled import HOT_MODULES, compiled_modules
+
+    build = f"hot path compiled: {len(compiled_modules())} of {len(HOT_MODULES)} modules"
+    click.echo(f"pcap-analyzer, version {__version__} ({build})")
+    ctx.exit()
 
 
 @main.command()

@@ -21,6 +21,7 @@ flows end.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import struct
 from collections.abc import Iterator
@@ -61,14 +62,19 @@ def flow_key(proto: int, a_ip: bytes, a_port: int, b_ip: bytes, b_port: int) -> 
     return (proto, b_ip, b_port, a_ip, a_port)
 
 
-_UID_HEAD = struct.Struct("!qBH")
+_UID_HEAD = struct.Struct("!QBH")
+_UID_TIME_MASK = (1 << 64) - 1
+"""The first packet's time in microseconds is hashed modulo 2**64: a corrupt capture can carry times
+far past any real clock (a pcapng resolution of 10**-0 on garbage ticks), and 64 bits are plenty to
+tell real flows apart."""
 _UID_PORT = struct.Struct("!H")
 
 
 def make_uid(first_ts: float, key: FlowKey) -> str:
     """Zeek-style connection uid, derived from the flow itself so every run (and every worker) agrees."""
     proto, a_ip, a_port, b_ip, b_port = key
-    material = _UID_HEAD.pack(round(first_ts * 1e6), proto, a_port) + a_ip + _UID_PORT.pack(b_port) + b_ip
+    micros = round(first_ts * 1e6) & _UID_TIME_MASK if math.isfinite(first_ts) else 0
+    material = _UID_HEAD.pack(micros, proto, a_port) + a_ip + _UID_PORT.pack(b_port) + b_ip
     # 13 bytes (104 bits) cover 62**17, so every one of the 17 characters varies.
     n = int.from_bytes(hashlib.blake2b(material, digest_size=13).digest(), "big")
     chars = []

@@ -7,6 +7,8 @@ then measures side by side in one run, with /usr/bin/time -v for wall time and p
 - `pcap-analyzer analyze FILE --format json` (full analysis, every dissector on), with 1 and 2 jobs;
 - `tshark -q -z io,phs -r FILE` and tshark extracting the fields our summary reports (-T fields);
 - nDPI's `ndpiReader -i FILE` (Debian's libndpi-bin), when installed;
+- the same analysis as plain Python (the sources alone, no mypyc extension modules), to show what the
+  compiled hot path (setup.py) gives;
 - a scapy PcapReader loop counting the same things (bench/scapy_loop.py), on a prefix of the file;
 - start-up: `--help` and a one-packet file.
 
@@ -59,8 +61,8 @@ class Run:
         return self.packets / self.seconds if self.seconds else 0.0
 
 
-def measure(name: str, packets: int, cmd: list[str]) -> Run:
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+def measure(name: str, packets: int, cmd: list[str], cwd: Path | None = None) -> Run:
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=cwd)
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
@@ -68,6 +70,13 @@ def measure(name: str, packets: int, cmd: list[str]) -> Run:
     assert wall and rss, proc.stderr
     seconds = float(wall.group(1) or 0) * 3600 + float(wall.group(2)) * 60 + float(wall.group(3))
     return Run(name, packets, seconds, int(rss.group(1)) / 1024)
+
+
+def pure_python_copy(tmp: Path) -> Path:
+    """The package's sources alone (no compiled extension modules), runnable with `python -m analyzer`
+    from the returned directory (the working directory comes first on sys.path)."""
+    shutil.copytree(REPO / "analyzer", tmp / "analyzer", ignore=shutil.ignore_patterns("*.so"))
+    return tmp
 
 
 def build(kind: str, packets: int, pcapng: bool = False) -> Path:
@@ -92,8 +101,12 @@ def main() -> None:
     double, dns = build("mixed", 2 * n), build("dns", n)
     flows = build("flows", 1_400_000)  # 200,000 conversations of 7 packets
 
+    version = subprocess.run([ours, "--version"], capture_output=True, text=True, check=True).stdout
+    pure_dir = pure_python_copy(Path(tempfile.mkdtemp(prefix="pure-")))
+    pure = [sys.executable, "-m", "analyzer", *analyze[1:], "-j", "1"]
     runs = [
         measure("pcap-analyzer analyze, 1 job", n, [*analyze, "-j", "1", str(mixed)]),
+        measure("pcap-analyzer analyze, pure Python, 1 job", n, [*pure, str(mixed)], cwd=pure_dir),
         measure("pcap-analyzer analyze, 2 jobs", n, [*analyze, "-j", "2", str(mixed)]),
         measure("pcap-analyzer analyze, pcapng, 1 job", n, [*analyze, "-j", "1", str(mixed_ng)]),
         measure("tshark -q -z io,phs", n, ["tshark", "-q", "-z", "io,phs", "-r", str(mixed)]),
@@ -117,8 +130,10 @@ def main() -> None:
     dns_ours = measure("pcap-analyzer analyze, DNS-heavy", n, [*one_job_cmd, str(dns)])
     phs_dns = ["tshark", "-q", "-z", "io,phs", "-r", str(dns)]
     dns_tshark = measure("tshark -q -z io,phs, DNS-heavy", n, phs_dns)
+    dns_pure = measure("pcap-analyzer analyze, DNS-heavy, pure Python", n, [*pure, str(dns)], cwd=pure_dir)
     flows_ours = measure("pcap-analyzer analyze, 200,000 flows", 1_400_000, [*one_job_cmd, str(flows)])
-    runs += [big, dns_ours, dns_tshark, flows_ours]
+    runs += [big, dns_ours, dns_pure, dns_tshark, flows_ours]
+    shutil.rmtree(pure_dir)
     t_help = measure("--help", 0, [ours, "--help"]).seconds
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.pcap"
@@ -132,12 +147,15 @@ def main() -> None:
     ndpi = by.get("ndpiReader -i")
     scapy_run = by[scapy_name]
     pcapng_run = by["pcap-analyzer analyze, pcapng, 1 job"]
+    pure_run = by["pcap-analyzer analyze, pure Python, 1 job"]
     ndpi_line = "- ndpiReader: not installed"
     if ndpi:
         ndpi_line = f"- vs ndpiReader: **{ndpi.seconds / one_job.seconds:.2f}×** (target ≥ 1×)"
     lines = [
         f"### {dt.date.today().isoformat()} — {platform.node()}, {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, {platform.machine()}",
+        "",
+        f"Build: `{version.strip()}`.",
         "",
         f"Mixed capture: {n:,} packets, {mixed.stat().st_size / 1e6:.0f} MB; reproduce with"
         f" `python bench/run.py --packets {n}`.",
@@ -149,6 +167,8 @@ def main() -> None:
         f"- full analysis vs `tshark -q -z io,phs`: **{phs.seconds / one_job.seconds:.2f}×** (target ≥ 5×)",
         ndpi_line,
         f"- vs the scapy loop (packets/s): **{one_job.pps / scapy_run.pps:.0f}×** (target ≥ 50×)",
+        f"- compiled hot path vs pure Python: **{pure_run.seconds / one_job.seconds:.2f}×** (mixed),"
+        f" **{dns_pure.seconds / dns_ours.seconds:.2f}×** (DNS-heavy)",
         f"- 1 → 2 jobs: **{one_job.seconds / two_jobs.seconds:.2f}×**",
         f"- pcapng / pcap time: **{pcapng_run.seconds / one_job.seconds:.2f}** (target ≤ 1.15)",
         f"- peak memory: {one_job.peak_mb:.0f} MB; twice the file: {big.peak_mb:.0f} MB;"

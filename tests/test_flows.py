@@ -381,6 +381,16 @@ def test_uid_deterministic_and_shared_by_both_directions() -> None:
     assert reversed_start.key == one.key and reversed_start.uid == one.uid  # same flow, same start
 
 
+@pytest.mark.parametrize("ts", [1e30, -1e30, 1.8e19, float("inf"), float("nan")])
+def test_uid_of_a_flow_at_an_absurd_time(ts: float) -> None:
+    """A corrupt capture's timestamps (found by bench/fuzz.py: a pcapng with garbage ticks) still give
+    a uid, and the usual times keep theirs."""
+    key = run([udp(CLIENT, SERVER, 40000, 53, ts=1.0)]).key
+    uid = make_uid(ts, key)
+    assert len(uid) == 18 and uid.startswith("C")
+    assert make_uid(1.0, key) != uid
+
+
 def test_uids_differ_between_flows_and_look_like_zeek() -> None:
     uids = {run([udp(CLIENT, SERVER, 40000 + i, 53, ts=1.0)]).uid for i in range(50)}
     uids.add(run([udp(CLIENT, SERVER, 40000, 53, ts=2.0)]).uid)  # same endpoints, later start

@@ -11,8 +11,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,6 +33,7 @@ from analyzer.dissectors.http import (
     is_http_start,
 )
 from analyzer.errors import Malformed
+from analyzer.flows import Flow
 from analyzer.report.sections.http import http_tables
 from analyzer.trackers.http import MAX_DISTINCT_VALUES, OTHER, BoundedCounter, HttpTracker
 from tests.oracle import (
@@ -47,16 +47,18 @@ from tests.oracle import (
     tshark_count,
     tshark_fields,
 )
+from tests.streamkit import flow_of, ip4, tcp_frame
 
-if TYPE_CHECKING:
-    from analyzer.flows import Flow
 
-FLOW = cast(
-    "Flow",
-    SimpleNamespace(
-        uid="CHttpT1", orig_h="192.0.2.10", orig_port=50000, resp_h="198.51.100.80", resp_port=80
-    ),
-)
+def _http_flow() -> Flow:
+    """A real flow (the dissector may be compiled and then accepts nothing else), with a fixed uid."""
+    syn = tcp_frame(ip4("192.0.2.10"), ip4("198.51.100.80"), 50000, 80, 1, 0, 0x02, b"")
+    flow = flow_of(syn, 1.0)
+    flow.uid = "CHttpT1"
+    return flow
+
+
+FLOW = _http_flow()
 
 Step = tuple[bool, bytes | int]
 """(from_client, bytes to feed, or the size of a gap)."""

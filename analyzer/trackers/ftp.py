@@ -64,8 +64,8 @@ def _record_json(rec: FtpRecord, mime_type: str | None, file_size: int | None) -
 
 
 def _endpoint_match(rec: FtpRecord, data: FtpDataRecord) -> bool:
-    target = (rec.data_channel_resp_h, rec.data_channel_resp_p)
-    return target in ((data.resp_h, data.resp_p), (data.orig_h, data.orig_p))
+    host, port = rec.data_channel_resp_h, rec.data_channel_resp_p
+    return (host == data.resp_h and port == data.resp_p) or (host == data.orig_h and port == data.orig_p)
 
 
 class FtpTracker:
