@@ -30,6 +30,7 @@ from typing import Any
 
 from analyzer import registry
 from analyzer.capture import linktype_name, open_capture
+from analyzer.capture.reader import RawRecord
 from analyzer.classify import classify, port_service
 from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet, ip_text
 from analyzer.dissectors.base import ExpectedConnection
@@ -58,21 +59,21 @@ _FAST_LAYERS = ["eth", "ipv4", "tcp"]
 _FIN_RST = 0x01 | 0x04
 
 
-def _plain_ipv4_proto(data: bytes) -> int:
-    """The IP protocol of an untagged Ethernet frame carrying an unfragmented IPv4 packet without
-    options (whose headers sit at fixed offsets), else -1."""
-    if data[12:15] != b"\x08\x00\x45" or data[20] & 0x3F or data[21]:
+def _plain_ipv4_proto(data: bytes, at: int, end: int) -> int:
+    """The IP protocol of the untagged Ethernet frame `data[at:end]` when it carries an unfragmented
+    IPv4 packet without options, whose headers sit at fixed offsets; else -1."""
+    if end - at < 34 or data[at + 12 : at + 15] != b"\x08\x00\x45" or data[at + 20] & 0x3F or data[at + 21]:
         return -1
-    return data[23]
+    return data[at + 23]
 
 
-def _is_plain_ipv4_end_host(data: bytes) -> bool:
-    """A plain IPv4 TCP, UDP (not Teredo) or ICMP packet: its outer addresses are the ones `_owns`
-    decides by, so a worker can skip it unread when they belong to another worker. Tunnels and
-    fragments are always decoded."""
-    proto = _plain_ipv4_proto(data)
+def _is_plain_ipv4_end_host(data: bytes, at: int, end: int) -> bool:
+    """A plain IPv4 TCP, UDP (not Teredo) or ICMP packet in `data[at:end]`: its outer addresses are the
+    ones `_owns` decides by, so a worker can skip it unread when they belong to another worker.
+    Tunnels and fragments are always decoded."""
+    proto = _plain_ipv4_proto(data, at, end)
     if proto == 17:
-        return data[34:36] != _TEREDO and data[36:38] != _TEREDO
+        return end - at >= 42 and data[at + 34 : at + 36] != _TEREDO and data[at + 36 : at + 38] != _TEREDO
     return proto == 6 or proto == 1
 
 
@@ -176,7 +177,7 @@ class Pipeline:
                 stats.byte_order = reader.info.byte_order
                 stats.compressed = reader.info.compressed
                 try:
-                    self._run(reader.records(), reader, progress)
+                    self._run(reader.raw_records(), reader, progress)
                 finally:
                     self._count_skipped(reader.skipped)
         except CaptureError as exc:
@@ -194,14 +195,15 @@ class Pipeline:
 
     def _run(
         self,
-        records: Iterable[tuple[float, int, bytes, int, int]],
+        records: Iterable[RawRecord],
         reader: Any,
         progress: Callable[[int, int | None], None] | None,
     ) -> None:
-        """The hot loop. Frames of flows that no dissector wants take a fast path: an untagged
-        Ethernet/IPv4/TCP frame whose direction is in `_fast`, carrying no SYN/FIN/RST, whose history
-        letter is already recorded, in time order, before the next expiry sweep, only updates its
-        flow's counters. Everything else goes through `process`."""
+        """The hot loop, over frames still in the reader's buffer (`RawRecord`). Frames of flows that
+        no dissector wants take a fast path: an untagged Ethernet/IPv4/TCP frame whose direction is in
+        `_fast`, carrying no SYN/FIN/RST, whose history letter is already recorded, in time order,
+        before the next expiry sweep, only updates its flow's counters, without being copied out of
+        the buffer. Everything else is copied and goes through `process`."""
         process = self.process
         fast = self._fast
         flows = self.flows
@@ -210,36 +212,36 @@ class Pipeline:
         base = self.frame_no
         n = fast_n = fast_bytes = 0
         try:
-            for ts, linktype, data, wirelen, iface in records:
+            for ts, linktype, buf, at, end, wirelen, iface in records:
                 n += 1
                 if progress is not None and n % PROGRESS_EVERY == 0:
                     progress(reader.bytes_consumed, reader.total_bytes)
-                if part_n and linktype == 1 and _is_plain_ipv4_end_host(data):
-                    pair = data[26:34]
+                if part_n and linktype == 1 and _is_plain_ipv4_end_host(buf, at, end):
+                    pair = buf[at + 26 : at + 34]
                     mine = owner_cache.get(pair)
                     if mine is None:
-                        mine = _owner(data[26:30], data[30:34], part_n) == part_k
+                        mine = _owner(pair[:4], pair[4:], part_n) == part_k
                         if len(owner_cache) < MAX_OWNER_CACHE:
                             owner_cache[pair] = mine
                     if not mine:
                         continue  # another worker's host pair: not even decoded
-                if linktype == 1 and fast:
-                    entry = fast.get(data[26:38])
+                if linktype == 1 and fast and end - at >= 54:
+                    entry = fast.get(buf[at + 26 : at + 38])
                     if (
                         entry is not None
-                        and _plain_ipv4_proto(data) == 6
-                        and not data[47] & 0x07
+                        and _plain_ipv4_proto(buf, at, end) == 6
+                        and not buf[at + 47] & 0x07
                         and self._file_last is not None
                         and self._file_last <= ts < flows.next_sweep
                     ):
                         flow, from_orig = entry
-                        total = (data[16] << 8) | data[17]
-                        plen = total - 20 - (data[46] >> 4) * 4
+                        total = (buf[at + 16] << 8) | buf[at + 17]
+                        plen = total - 20 - (buf[at + 46] >> 4) * 4
                         letter = ("D" if plen else "A") if from_orig else ("d" if plen else "a")
                         if (
                             plen >= 0
-                            and 14 + total <= len(data)
-                            and data[46] >= 0x50
+                            and 14 + total <= end - at
+                            and buf[at + 46] >= 0x50
                             and letter in flow.history
                         ):
                             if from_orig:
@@ -255,7 +257,7 @@ class Pipeline:
                             fast_bytes += wirelen
                             continue
                 self.frame_no = base + n
-                process(ts, linktype, data, wirelen, iface)
+                process(ts, linktype, buf[at:end], wirelen, iface)
         finally:
             self.frame_no = base + n
             if fast_n:

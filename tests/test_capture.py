@@ -643,3 +643,14 @@ def test_fuzz_mutated_captures(tmp_path: Path, variant: str, edits: list[tuple[i
         raw[at % len(raw)] = value
     del raw[len(raw) - cut % 64 :]
     drain(write(tmp_path, bytes(raw), "fuzz"))
+
+
+@pytest.mark.parametrize("name", ["mixed.pcap", "mixed.pcapng"])
+def test_raw_records_are_the_records_still_in_the_buffer(name: str) -> None:
+    """`raw_records` (what the analysis loop reads) and `records` describe the same frames."""
+    path = str(Path(__file__).resolve().parents[1] / "sample_pcaps" / name)
+    with open_capture(path) as r:
+        raw = [(ts, lt, buf[start:end], wl, i) for ts, lt, buf, start, end, wl, i in r.raw_records()]
+    with open_capture(path) as r:
+        assert raw == list(r.records())
+    assert len(raw) == 536

@@ -15,6 +15,7 @@ from analyzer.cli import main
 from analyzer.parallel import analyze_parallel, effective_jobs, plan
 from analyzer.pipeline import analyze
 from tests.oracle import SAMPLES, sample_files
+from tests.streamkit import conversation_frames, ip4, write_pcap
 
 
 def single(paths: list[str]) -> dict:
@@ -84,3 +85,21 @@ def test_dask_local_cluster_equals_one_process() -> None:
     ):
         summary, _ = analyze_parallel([path], jobs=2, cluster=client.scheduler.address)
     assert summary.to_json() == single([path])
+
+
+def test_cut_frames_of_a_fast_path_flow_are_counted_not_misread(tmp_path: Path) -> None:
+    """Bulk frames of an undissected flow skip decoding while still in the read buffer; frames of that
+    flow cut short (by the snap length or corruption) must not be read past their end, in one process
+    or in the workers, and count as malformed like any cut frame."""
+    client, server = ip4("192.0.2.1"), ip4("198.51.100.2")
+    frames = conversation_frames(
+        client, server, 9999, [(True, b"x" * 100)] * 6, pure_acks=True, final_ack=True
+    )
+    data_frame = frames[5]  # an established data segment: its host pair is in the fast table by then
+    cut = [data_frame[:n] for n in (16, 30, 40, 47, 53)]
+    records = [(1, i, f) for i, f in enumerate([*frames[:8], *cut, *frames[8:]])]
+    path = str(write_pcap(tmp_path / "cut.pcap", records))
+    one = single([path])
+    assert one["capture"]["packets"] == len(frames) + len(cut)
+    assert sum(one["malformed"].values()) == len(cut)
+    assert analyze_parallel([path], jobs=2)[0].to_json() == one

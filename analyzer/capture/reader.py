@@ -177,7 +177,12 @@ ENDIAN_PREFIX: dict[str, str] = {"little": "<", "big": ">"}
 """struct prefix per byte order."""
 
 Record = tuple[float, int, bytes, int, int]
-"""(ts, linktype, data, wirelen, interface): a frame as a plain tuple, for the hot path."""
+"""(ts, linktype, data, wirelen, interface): a frame as a plain tuple."""
+
+RawRecord = tuple[float, int, bytes, int, int, int, int]
+"""(ts, linktype, buffer, start, end, wirelen, interface): a frame that is `buffer[start:end]`, not yet
+copied out of the read buffer. The analysis loop takes these, so the bulk frames it only counts are
+never copied (`CaptureReader.raw_records`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +330,7 @@ class CaptureReader:
         self._eof = False
         self._gzip_problem: str | None = None
         self._closers = closers
-        self._gen: Generator[Record, None, None] | None = None
+        self._gen: Generator[RawRecord, None, None] | None = None
         self._pcap_linktype = 0
 
     # -- public API ---------------------------------------------------------------------------
@@ -335,14 +340,19 @@ class CaptureReader:
         """Bytes of the file (compressed, if gzip) read so far; runs ahead by at most one chunk."""
         return self._counter.count
 
-    def records(self) -> Generator[Record, None, None]:
-        """Every frame as a plain `(ts, linktype, data, wirelen, interface)` tuple."""
+    def raw_records(self) -> Generator[RawRecord, None, None]:
+        """Every frame as a `RawRecord`: `(ts, linktype, buffer, start, end, wirelen, interface)`."""
         if self._gen is None:
             if self.info.format == "pcapng":
                 self._gen = self._pcapng_records()
             else:
                 self._gen = self._pcap_records()
         return self._gen
+
+    def records(self) -> Generator[Record, None, None]:
+        """Every frame as a plain `(ts, linktype, data, wirelen, interface)` tuple."""
+        for ts, linktype, buf, start, end, wirelen, interface in self.raw_records():
+            yield (ts, linktype, buf[start:end], wirelen, interface)
 
     def __iter__(self) -> Iterator[Frame]:
         for rec in self.records():
@@ -425,7 +435,7 @@ class CaptureReader:
 
     # -- classic pcap -------------------------------------------------------------------------
 
-    def _pcap_records(self) -> Generator[Record, None, None]:
+    def _pcap_records(self) -> Generator[RawRecord, None, None]:
         fmt = self.info.format
         hl = PCAP_RECORD_LEN[fmt]
         div = PCAP_FRACTION_DIVISOR[fmt]
@@ -446,7 +456,7 @@ class CaptureReader:
                 nxt = start + caplen
                 if nxt > end or caplen > maxcap:
                     break
-                yield (sec + frac / div, lt, buf[start:nxt], wirelen, 0)
+                yield (sec + frac / div, lt, buf, start, nxt, wirelen, 0)
                 pos = nxt
             need = hl
             if pos + hl <= end:
@@ -573,7 +583,7 @@ class CaptureReader:
         gidx, lt, div, off = ifs[iid]
         return (((hi << 32) | lo) / div + off, lt, buf[pos + 28 : pos + 28 + caplen], wirelen, gidx)
 
-    def _pcapng_records(self) -> Generator[Record, None, None]:
+    def _pcapng_records(self) -> Generator[RawRecord, None, None]:
         s = NG_STRUCTS[self.info.byte_order]
         ifs: list[_SectionIf] = []
         nifs = 0
@@ -602,7 +612,7 @@ class CaptureReader:
                         if caplen <= blen - MIN_EPB_LEN:
                             gidx, lt, div, off = ifs[iid]
                             last = ((hi << 32) | lo) / div + off
-                            yield (last, lt, buf[pos + 28 : pos + 28 + caplen], wirelen, gidx)
+                            yield (last, lt, buf, pos + 28, pos + 28 + caplen, wirelen, gidx)
                         else:
                             self._count("pcapng.caplen_exceeds_block")
                     else:
@@ -634,7 +644,7 @@ class CaptureReader:
                     rec = self._ng_other_packet(s, btype, buf, pos, blen, ifs, last)
                     if rec is not None:
                         last = rec[0]
-                        yield rec
+                        yield (last, rec[1], rec[2], 0, len(rec[2]), rec[3], rec[4])
                 pos = nxt
             # the block at `pos` is not complete in the buffer
             need = MIN_BLOCK_LEN
@@ -657,7 +667,7 @@ class CaptureReader:
         )
 
 
-def _exhausted() -> Generator[Record, None, None]:
+def _exhausted() -> Generator[RawRecord, None, None]:
     """A record generator that has nothing left (what a closed reader iterates over)."""
     yield from ()
 
