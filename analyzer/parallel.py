@@ -204,7 +204,8 @@ workers costs more than it saves below roughly this size."""
 PARALLEL_MIN_CORES = 4
 """Below this many cores the default is one process: every worker reads the whole file and the parent
 unpickles and replays all events, which on 2 cores costs more than the split saves (measured on the
-1,000,000-packet benchmark: 5.1 s with one process, 5.6 s with -j 2; see docs/performance.md)."""
+1,000,000-packet benchmark, compiled build: 2.4 s with one process, 3.4 s with -j 2; see
+docs/performance.md)."""
 
 
 def effective_jobs(paths: list[str], jobs: int | None) -> int:
