@@ -821,3 +821,18 @@ def test_shared_captures_agree_with_tshark_and_truth(rel: str) -> None:
             }
             assert out[proto]["opcodes"] == t["messages_by_opcode"]
             assert out[proto]["responses_by_qtype"] == t["responses_by_qtype"]
+
+
+def test_dns_log_rows_are_bounded_and_the_rest_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_TRANSACTION_RECORDS, transactions are still paired and counted, but no row is kept."""
+    monkeypatch.setattr(dns_tracker, "MAX_TRANSACTION_RECORDS", 2)
+    frames = []
+    for i in range(5):
+        frames.append((1.0 + i, udp_frame(CLIENT, SERVER, 42000 + i, 53, query_msg(f"n{i}.example", 1, i))))
+        frames.append(
+            (1.5 + i, udp_frame(SERVER, CLIENT, 53, 42000 + i, response_msg(f"n{i}.example", 1, i)))
+        )
+    d = run(frames)["dns"]
+    assert d["transactions"]["answered"] == 5
+    assert [r["query"] for r in d["answers"]] == ["n0.example", "n1.example"]
+    assert d["transactions"]["records_dropped"] == 3

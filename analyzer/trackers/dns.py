@@ -304,12 +304,12 @@ class _ServiceStats:
         query = self._match(event)
         if query is None:
             self.unmatched += 1
-            self._record(self._transaction(event, None, event))
+            self._record(event, None, event)
             return
         self.answered += 1
         rtt = event.ts - query.first_ts
         self._sample(max(rtt, 0.0))
-        self._record(self._transaction(query.event, rtt, event))
+        self._record(query.event, rtt, event)
 
     def _match(self, event: DnsMessageEvent) -> _Pending | None:
         key = (event.uid, event.message.id)
@@ -351,9 +351,11 @@ class _ServiceStats:
         if slot < MAX_RTT_SAMPLES:
             self.rtts[slot] = rtt
 
-    def _record(self, record: DnsTransaction) -> None:
+    def _record(self, query: DnsMessageEvent, rtt: float | None, response: DnsMessageEvent) -> None:
+        """Keep the dns.log row of a transaction while there is room (built only then: past the
+        limit, rows are counted, not made)."""
         if len(self.transactions) < MAX_TRANSACTION_RECORDS:
-            self.transactions.append(record)
+            self.transactions.append(self._transaction(query, rtt, response))
         else:
             self.records_dropped += 1
 
