@@ -1,7 +1,7 @@
 """Build hook: compile the per-packet hot path to C with mypyc; everything else stays plain Python.
 
 The list of modules and the reason for each is in analyzer/compiled.py. Measured on the 1,000,000-
-packet benchmark captures (docs/performance.md), the compiled build is 1.7x faster on the mixed
+packet benchmark captures (docs/performance.md), the compiled build is 1.5-1.7x faster on the mixed
 capture and 1.8x on the DNS-heavy one, with byte-identical output (tests/test_compiled.py).
 
 Set PCAP_ANALYZER_PURE=1 to install without compiling (no C compiler needed; slower, same output).

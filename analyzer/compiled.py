@@ -11,48 +11,52 @@ import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
 
 HOT_MODULES = (
+    # reading, decoding, flows, reassembly, the loop and its output
     "analyzer.capture.reader",
     "analyzer.decode",
     "analyzer.flows",
     "analyzer.tcp",
+    "analyzer.classify",
+    "analyzer.registry",
     "analyzer.pipeline",
     "analyzer.records",
-    "analyzer.dissectors.dns",
-    "analyzer.trackers.dns",
-    "analyzer.registry",
-    "analyzer.classify",
     "analyzer.summary",
+    # dissectors
     "analyzer.dissectors.base",
+    "analyzer.dissectors.dhcp",
+    "analyzer.dissectors.dns",
+    "analyzer.dissectors.ftp",
+    "analyzer.dissectors.http",
+    "analyzer.dissectors.icmp",
+    "analyzer.dissectors.imap",
+    "analyzer.dissectors.lines",
+    "analyzer.dissectors.ndp",
+    "analyzer.dissectors.pop3",
+    "analyzer.dissectors.smb",
+    "analyzer.dissectors.smtp",
+    "analyzer.dissectors.textproto",
     "analyzer.dissectors.tls",
     "analyzer.dissectors.tls_fingerprints",
     "analyzer.dissectors.x509",
-    "analyzer.dissectors.textproto",
-    "analyzer.dissectors.lines",
-    "analyzer.dissectors.smtp",
-    "analyzer.dissectors.pop3",
-    "analyzer.dissectors.imap",
-    "analyzer.dissectors.http",
-    "analyzer.dissectors.smb",
-    "analyzer.dissectors.dhcp",
-    "analyzer.dissectors.icmp",
-    "analyzer.dissectors.ndp",
-    "analyzer.dissectors.ftp",
+    # trackers
     "analyzer.trackers.base",
     "analyzer.trackers.conn",
-    "analyzer.trackers.icmp",
-    "analyzer.trackers.tls",
-    "analyzer.trackers.mail",
-    "analyzer.trackers.http",
-    "analyzer.trackers.smb",
-    "analyzer.trackers.services",
     "analyzer.trackers.dhcp",
-    "analyzer.trackers.ndp",
+    "analyzer.trackers.dns",
     "analyzer.trackers.ftp",
+    "analyzer.trackers.http",
+    "analyzer.trackers.icmp",
+    "analyzer.trackers.mail",
+    "analyzer.trackers.ndp",
+    "analyzer.trackers.services",
+    "analyzer.trackers.smb",
+    "analyzer.trackers.tls",
 )
-"""Run once or more per packet: reading, decoding, the flow table, TCP reassembly, the pipeline's
-loop, DNS parsing and pairing, the JSON conversion. A module joins this list only if its classes never
-cross a process boundary by plain pickle (`analyzer.parallel` pickles dataclasses by their fields) and
-no test patches its classes: compiled classes are closed."""
+"""Everything that runs once or more per packet. The rest (command line, reports, live capture,
+--jobs, crosscheck) runs once per run and stays interpreted. A module joins this list only if its
+classes never cross a process boundary by plain pickle (`analyzer.parallel` pickles dataclasses by
+their fields), no test patches its classes (compiled classes are closed), and the suite and
+`bench/fuzz.py` pass on the compiled build."""
 
 PURE_ENV = "PCAP_ANALYZER_PURE"
 """Set (to anything but 0) at install time to skip the compilation."""
