@@ -126,25 +126,23 @@ def plan(paths: list[str], jobs: int) -> list[tuple[str, int, int, int]]:
 def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[FileStats]]:
     """Replay every worker's events in frame order through one set of trackers; add the counters."""
     pipe = Pipeline()
-    results = sorted(results, key=lambda r: (r.file_index, r.part))
-    unpacked = {(r.file_index, r.part): r.unpack() for r in results}
-    per_file: dict[int, list[WorkerResult]] = {}
-    for r in results:
-        per_file.setdefault(r.file_index, []).append(r)
+    unpacked = [(r, *r.unpack()) for r in sorted(results, key=lambda r: (r.file_index, r.part))]
+    per_file: dict[int, list[FileStats]] = {}
+    for r, part_stats, _ in unpacked:
+        per_file.setdefault(r.file_index, []).append(part_stats)
     files: list[FileStats] = []
     for index in range(len(paths)):
         parts = per_file.get(index, [])
         stats = FileStats(paths[index])
         if parts:
-            first = unpacked[parts[0].file_index, parts[0].part][0]
+            first = parts[0]
             stats.format, stats.byte_order, stats.compressed = (
                 first.format,
                 first.byte_order,
                 first.compressed,
             )
             stats.error, stats.error_offset = first.error, first.error_offset
-            for r in parts:
-                part_stats = unpacked[r.file_index, r.part][0]
+            for part_stats in parts:
                 stats.packets += part_stats.packets
                 stats.bytes += part_stats.bytes
                 stats.link_types += part_stats.link_types
@@ -153,7 +151,7 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
         files.append(stats)
     pipe.files = files
     fragments: Counter[str] = Counter()
-    for r in results:
+    for r, _, _ in unpacked:
         pipe.packets += r.packets
         pipe.bytes += r.bytes
         pipe.first_ts = _min(pipe.first_ts, r.first_ts)
@@ -165,7 +163,7 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
         if r.part == 0:  # every worker of a file decodes every fragment: count them once
             fragments.update(r.fragments)
     pipe.fragment_counts = dict(fragments)
-    for _, _, event in _in_frame_order(results, unpacked):
+    for _, _, event in _in_frame_order(unpacked):
         if isinstance(event, Weird):
             if len(pipe.weirds) < MAX_WEIRDS:
                 pipe.weirds.append(event)
@@ -177,13 +175,13 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
 
 
 def _in_frame_order(
-    results: list[WorkerResult], unpacked: dict[tuple[int, int], tuple[FileStats, list[Tagged]]]
+    unpacked: list[tuple[WorkerResult, FileStats, list[Tagged]]],
 ) -> Iterator[tuple[int, float, Any]]:
     """All events of all workers, file by file, in the order one process would have produced them."""
     keyed = [
         ((r.file_index, frame, r.part, seq), now, event)
-        for r in results
-        for frame, now, seq, event in unpacked[r.file_index, r.part][1]
+        for r, _, events in unpacked
+        for frame, now, seq, event in events
     ]
     keyed.sort(key=lambda item: item[0])
     for key, now, event in keyed:

@@ -553,7 +553,7 @@ class CaptureReader:
 
     def _ng_other_packet(
         self, s: _NgStructs, btype: int, buf: bytes, pos: int, blen: int, ifs: list[_SectionIf], last: float
-    ) -> Record | None:
+    ) -> RawRecord | None:
         """A Simple or obsolete Packet Block as a record, or None when it has to be skipped."""
         if btype == BT_SPB:
             if blen < MIN_SPB_LEN:
@@ -568,7 +568,7 @@ class CaptureReader:
             snaplen = self.interfaces[gidx].snaplen
             if snaplen:
                 caplen = min(caplen, snaplen)
-            return (last, lt, buf[pos + 12 : pos + 12 + caplen], wirelen, gidx)
+            return (last, lt, buf, pos + 12, pos + 12 + caplen, wirelen, gidx)
         # obsolete Packet Block
         if blen < MIN_PB_LEN:
             self._count("pcapng.short_block")
@@ -581,7 +581,7 @@ class CaptureReader:
             self._count("pcapng.caplen_exceeds_block")
             return None
         gidx, lt, div, off = ifs[iid]
-        return (((hi << 32) | lo) / div + off, lt, buf[pos + 28 : pos + 28 + caplen], wirelen, gidx)
+        return (((hi << 32) | lo) / div + off, lt, buf, pos + 28, pos + 28 + caplen, wirelen, gidx)
 
     def _pcapng_records(self) -> Generator[RawRecord, None, None]:
         s = NG_STRUCTS[self.info.byte_order]
@@ -644,7 +644,7 @@ class CaptureReader:
                     rec = self._ng_other_packet(s, btype, buf, pos, blen, ifs, last)
                     if rec is not None:
                         last = rec[0]
-                        yield (last, rec[1], rec[2], 0, len(rec[2]), rec[3], rec[4])
+                        yield rec
                 pos = nxt
             # the block at `pos` is not complete in the buffer
             need = MIN_BLOCK_LEN
