@@ -8,7 +8,8 @@ Deterministic and fast (frames are written with struct, not scapy):
   is changed the same way, so both directions of every flow stay together) and its own time window.
 
     python bench/make_capture.py --packets 1000000 --out bench/out/bench-1m.pcap [--pcapng]
-        [--kind mixed|dns|flows]   (dns: a resolver's queries and answers; flows: 200,000 distinct
+        [--kind realistic|mixed|dns|flows]   (realistic: bench/realistic.py, the headline capture;
+                                    dns: a resolver's queries and answers; flows: 200,000 distinct
                                     short TCP conversations first, then bulk)
 """
 
@@ -24,6 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analyzer.capture import open_capture  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+from realistic import generate_realistic  # noqa: E402
 
 SEGMENT = 1400
 """TCP payload bytes per bulk segment."""
@@ -244,7 +248,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "bench-1m.pcap")
     ap.add_argument("--template", type=Path, default=REPO / "sample_pcaps" / "mixed.pcap")
     ap.add_argument("--pcapng", action="store_true", help="write pcapng instead of classic pcap")
-    ap.add_argument("--kind", choices=["mixed", "dns", "flows"], default="mixed")
+    ap.add_argument("--kind", choices=["realistic", "mixed", "dns", "flows"], default="mixed")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     writer = write_pcapng if args.pcapng else write_pcap
@@ -252,6 +256,7 @@ def main() -> None:
         "mixed": lambda: generate(args.packets, args.template),
         "dns": lambda: generate_dns(args.packets),
         "flows": lambda: generate_flows(args.packets),
+        "realistic": lambda: generate_realistic(args.packets),
     }[args.kind]()
     n = writer(args.out, frames, args.packets)
     print(f"{args.out}: {n} packets, {args.out.stat().st_size} bytes")
