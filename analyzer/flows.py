@@ -382,3 +382,117 @@ def _starts_reversed(pkt: Packet) -> bool:
     elif pkt.proto in (ICMP, ICMPV6):
         return pkt.sport in ICMP_REPLY_TYPES
     return pkt.sport < EPHEMERAL_PORT_START <= pkt.dport
+
+
+# -- the fast path ---------------------------------------------------------------------------------
+#
+# Theory of operation: once a TCP flow is known to be wanted by no dissector (classified, or given up
+# on), its later frames only move counters. When such a flow's frame is an untagged Ethernet / IPv4
+# (no options, not a fragment) / TCP frame, its headers sit at fixed offsets, so `FastPath.count`
+# can find the flow by the address and port bytes as they are in the frame and update it without
+# decoding the frame or copying it out of the reader's buffer. It takes a frame only when the result
+# is exactly what `Flow.update` would do: no SYN/FIN/RST (they change the TCP state), no flag bit the
+# sender has not sent before, a history letter the flow already has, the whole IP packet captured.
+# Anything else returns False and the caller takes the per-frame path. Entries live exactly as long
+# as their flow (`forget` when it ends), at most two per flow (one per direction).
+
+FAST_ETHERTYPE = 12
+"""Offset of the EtherType of an untagged Ethernet frame."""
+FAST_IPV4_START = b"\x08\x00\x45"
+"""EtherType IPv4, then version 4 with a 20-byte header (no options): the fixed layout."""
+FAST_IP_TOTAL_LENGTH = 16
+"""Offset of the IPv4 total length (2 bytes)."""
+FAST_IP_FRAGMENT = 20
+"""Offset of the IPv4 flags and fragment offset (2 bytes): MF and offset zero = not a fragment."""
+FAST_IP_PROTO = 23
+"""Offset of the IPv4 protocol byte."""
+FAST_KEY_START = 26
+"""Offset of the IPv4 source address; the key runs over both addresses and both TCP ports."""
+FAST_KEY_END = 38
+"""End of the TCP destination port: the key is the 12 bytes src addr, dst addr, sport, dport."""
+FAST_TCP_DATA_OFFSET = 46
+"""Offset of the TCP data offset (high nibble, in 32-bit words)."""
+FAST_TCP_FLAGS = 47
+"""Offset of the TCP flags byte."""
+FAST_MIN_FRAME = 54
+"""Ethernet (14) + IPv4 (20) + TCP (20): the shortest frame the fast path reads."""
+FAST_ETH_IP_HEADERS = 34
+"""Ethernet + IPv4 header bytes: the IP total length plus 14 must fit in the captured frame."""
+FAST_LAYERS = ["eth", "ipv4", "tcp"]
+"""The protocol layers a fast-path frame has (counted once per frame by the caller)."""
+_FAST_CONTROL = SYN | FIN | RST
+
+
+def plain_ipv4_proto(data: bytes, at: int, end: int) -> int:
+    """The IP protocol of the untagged Ethernet frame `data[at:end]` when it carries an unfragmented
+    IPv4 packet without options, whose headers sit at fixed offsets; else -1."""
+    if (
+        end - at < FAST_ETH_IP_HEADERS
+        or data[at + FAST_ETHERTYPE : at + FAST_ETHERTYPE + 3] != FAST_IPV4_START
+        or data[at + FAST_IP_FRAGMENT] & 0x3F
+        or data[at + FAST_IP_FRAGMENT + 1]
+    ):
+        return -1
+    return data[at + FAST_IP_PROTO]
+
+
+class FastPath:
+    """Frames of undissected TCP flows counted straight from the reader's buffer (see above)."""
+
+    __slots__ = ("entries", "frames", "wire_bytes")
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, tuple[Flow, bool]] = {}
+        """Key bytes as in a frame -> (flow, whether that direction is orig -> resp)."""
+        self.frames = 0
+        """Frames counted here (not yet added to the pipeline's counters)."""
+        self.wire_bytes = 0
+        """Their bytes on the wire."""
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def learn(self, frame: bytes, flow: Flow, from_orig: bool) -> None:
+        """Remember the direction of `frame` (an untagged Ethernet/IPv4/TCP frame of `flow`)."""
+        self.entries[frame[FAST_KEY_START:FAST_KEY_END]] = (flow, from_orig)
+
+    def forget(self, flow: Flow) -> None:
+        """Drop both directions of `flow` (it ended)."""
+        if flow.proto != TCP or len(flow.orig_ip) != 4:
+            return
+        o, r = flow.orig_port.to_bytes(2, "big"), flow.resp_port.to_bytes(2, "big")
+        self.entries.pop(flow.orig_ip + flow.resp_ip + o + r, None)
+        self.entries.pop(flow.resp_ip + flow.orig_ip + r + o, None)
+
+    def count(self, buf: bytes, at: int, end: int, ts: float, wirelen: int) -> bool:
+        """Count the Ethernet frame `buf[at:end]` on its flow if the fast path may; else False."""
+        if end - at < FAST_MIN_FRAME:
+            return False
+        entry = self.entries.get(buf[at + FAST_KEY_START : at + FAST_KEY_END])
+        if entry is None or plain_ipv4_proto(buf, at, end) != TCP:
+            return False
+        flags = buf[at + FAST_TCP_FLAGS]
+        offset_byte = buf[at + FAST_TCP_DATA_OFFSET]
+        if flags & _FAST_CONTROL or offset_byte < 0x50:
+            return False
+        flow, from_orig = entry
+        total = (buf[at + FAST_IP_TOTAL_LENGTH] << 8) | buf[at + FAST_IP_TOTAL_LENGTH + 1]
+        plen = total - 20 - (offset_byte >> 4) * 4
+        if plen < 0 or 14 + total > end - at:
+            return False
+        if from_orig:
+            if flags & ~flow.flags_orig or ("D" if plen else "A") not in flow.history:
+                return False
+            flow.orig_pkts += 1
+            flow.orig_bytes += plen
+            flow.orig_ip_bytes += wirelen
+        else:
+            if flags & ~flow.flags_resp or ("d" if plen else "a") not in flow.history:
+                return False
+            flow.resp_pkts += 1
+            flow.resp_bytes += plen
+            flow.resp_ip_bytes += wirelen
+        flow.last_ts = ts
+        self.frames += 1
+        self.wire_bytes += wirelen
+        return True

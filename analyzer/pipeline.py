@@ -35,7 +35,7 @@ from analyzer.classify import classify, port_service
 from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet, ip_text
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
-from analyzer.flows import Flow, FlowTable
+from analyzer.flows import FAST_LAYERS, FastPath, Flow, FlowTable, plain_ipv4_proto
 from analyzer.summary import Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
@@ -55,23 +55,14 @@ TRACKER_TICK = 10.0
 """Seconds of packet time between two `expire(now)` calls to the trackers."""
 MAX_OWNER_CACHE = 1 << 18
 """Worker mode: host pairs whose owner is remembered (a cache; beyond it the hash is recomputed)."""
-_FAST_LAYERS = ["eth", "ipv4", "tcp"]
 _FIN_RST = 0x01 | 0x04
-
-
-def _plain_ipv4_proto(data: bytes, at: int, end: int) -> int:
-    """The IP protocol of the untagged Ethernet frame `data[at:end]` when it carries an unfragmented
-    IPv4 packet without options, whose headers sit at fixed offsets; else -1."""
-    if end - at < 34 or data[at + 12 : at + 15] != b"\x08\x00\x45" or data[at + 20] & 0x3F or data[at + 21]:
-        return -1
-    return data[at + 23]
 
 
 def _is_plain_ipv4_end_host(data: bytes, at: int, end: int) -> bool:
     """A plain IPv4 TCP, UDP (not Teredo) or ICMP packet in `data[at:end]`: its outer addresses are the
     ones `_owns` decides by, so a worker can skip it unread when they belong to another worker.
     Tunnels and fragments are always decoded."""
-    proto = _plain_ipv4_proto(data, at, end)
+    proto = plain_ipv4_proto(data, at, end)
     if proto == 17:
         return end - at >= 42 and data[at + 34 : at + 36] != _TEREDO and data[at + 36 : at + 38] != _TEREDO
     return proto == 6 or proto == 1
@@ -123,6 +114,7 @@ class Pipeline:
         self,
         event_sink: Callable[[object], None] | None = None,
         partition: tuple[int, int] | None = None,
+        fast_path: bool = True,
     ) -> None:
         self.event_sink = event_sink
         """Receives every event, record and weird as it is produced (for `pcap-analyzer events`)."""
@@ -150,9 +142,10 @@ class Pipeline:
         self.last_ts: float | None = None
         self.files: list[FileStats] = []
         self._expected: dict[tuple[str, int], ExpectedConnection] = {}
-        self._fast: dict[bytes, tuple[Flow, bool]] = {}
-        """Fast path: addresses+ports bytes of an Ethernet/IPv4/TCP frame -> (flow, from_orig), for
-        live flows nobody dissects. At most two entries per live flow, removed when the flow ends."""
+        self._fast = FastPath()
+        """Frames of undissected Ethernet/IPv4/TCP flows counted without decoding (flows.FastPath)."""
+        self.fast_path = fast_path
+        """False: every frame takes the per-frame path (the fast path's equality test)."""
         self._linktype_names: dict[int, str] = {}
         self._file_first: float | None = None
         self._file_last: float | None = None
@@ -200,17 +193,18 @@ class Pipeline:
         progress: Callable[[int, int | None], None] | None,
     ) -> None:
         """The hot loop, over frames still in the reader's buffer (`RawRecord`). Frames of flows that
-        no dissector wants take a fast path: an untagged Ethernet/IPv4/TCP frame whose direction is in
-        `_fast`, carrying no SYN/FIN/RST, whose history letter is already recorded, in time order,
-        before the next expiry sweep, only updates its flow's counters, without being copied out of
-        the buffer. Everything else is copied and goes through `process`."""
+        no dissector wants take the fast path (`flows.FastPath.count`) when they come in time order,
+        before the next expiry sweep: they only update their flow's counters, without being copied
+        out of the buffer. Everything else is copied and goes through `process`."""
         process = self.process
         fast = self._fast
         flows = self.flows
         owner_cache = self._owner_cache
         part_k, part_n = self.partition or (0, 0)
         base = self.frame_no
-        n = fast_n = fast_bytes = 0
+        fast0, fast_bytes0 = fast.frames, fast.wire_bytes
+        n = 0
+        last_was_fast = False
         try:
             for ts, linktype, buf, at, end, wirelen, iface in records:
                 n += 1
@@ -225,49 +219,32 @@ class Pipeline:
                             owner_cache[pair] = mine
                     if not mine:
                         continue  # another worker's host pair: not even decoded
-                if linktype == 1 and fast and end - at >= 54:
-                    entry = fast.get(buf[at + 26 : at + 38])
-                    if (
-                        entry is not None
-                        and _plain_ipv4_proto(buf, at, end) == 6
-                        and not buf[at + 47] & 0x07
-                        and self._file_last is not None
-                        and self._file_last <= ts < flows.next_sweep
-                    ):
-                        flow, from_orig = entry
-                        total = (buf[at + 16] << 8) | buf[at + 17]
-                        plen = total - 20 - (buf[at + 46] >> 4) * 4
-                        letter = ("D" if plen else "A") if from_orig else ("d" if plen else "a")
-                        if (
-                            plen >= 0
-                            and 14 + total <= end - at
-                            and buf[at + 46] >= 0x50
-                            and letter in flow.history
-                        ):
-                            if from_orig:
-                                flow.orig_pkts += 1
-                                flow.orig_bytes += plen
-                                flow.orig_ip_bytes += wirelen
-                            else:
-                                flow.resp_pkts += 1
-                                flow.resp_bytes += plen
-                                flow.resp_ip_bytes += wirelen
-                            flow.last_ts = self._file_last = ts
-                            fast_n += 1
-                            fast_bytes += wirelen
-                            continue
+                if (
+                    linktype == 1
+                    and fast
+                    and self._file_last is not None
+                    and self._file_last <= ts < flows.next_sweep
+                    and fast.count(buf, at, end, ts, wirelen)
+                ):
+                    self._file_last = ts
+                    last_was_fast = True
+                    continue
+                last_was_fast = False
                 self.frame_no = base + n
                 process(ts, linktype, buf[at:end], wirelen, iface)
         finally:
             self.frame_no = base + n
+            fast_n = fast.frames - fast0
             if fast_n:
                 self.packets += fast_n
-                self.bytes += fast_bytes
+                self.bytes += fast.wire_bytes - fast_bytes0
                 self.link_types["EN10MB"] += fast_n
-                for name in ("eth", "ipv4", "tcp"):
+                for name in FAST_LAYERS:
                     self.protocols[name] += fast_n
                 if self.last_ts is None or (self._file_last is not None and self._file_last > self.last_ts):
                     self.last_ts = self._file_last
+            if last_was_fast and self._file_last is not None:
+                self.now = self._file_last  # as if the last frame had gone through `process`
 
     def process(self, ts: float, linktype: int, data: bytes, wirelen: int, interface: int = 0) -> None:
         """Analyse one frame."""
@@ -311,13 +288,14 @@ class Pipeline:
                 if flow.reassembler is not None and pkt.tcp_flags & _FIN_RST and flow.closed:
                     self._end_stream(flow)
             if (
-                flow.reassembler is None
+                self.fast_path
+                and flow.reassembler is None
                 and flow.classify_tries >= CLASSIFY_TRIES
                 and linktype == 1
                 and pkt.ip_version == 4
-                and pkt.layers == _FAST_LAYERS
+                and pkt.layers == FAST_LAYERS
             ):
-                self._fast[data[26:38]] = (flow, from_orig)
+                self._fast.learn(data, flow, from_orig)
         elif proto == UDP:
             parser = registry.DATAGRAM_PARSERS.get(flow.service or "")
             if parser is not None:
@@ -429,10 +407,8 @@ class Pipeline:
         flow.classify_tries = CLASSIFY_TRIES
 
     def _close_flow(self, flow: Flow, now: float) -> None:
-        if self._fast and flow.proto == TCP and len(flow.orig_ip) == 4:
-            o, r = flow.orig_port.to_bytes(2, "big"), flow.resp_port.to_bytes(2, "big")
-            self._fast.pop(flow.orig_ip + flow.resp_ip + o + r, None)
-            self._fast.pop(flow.resp_ip + flow.orig_ip + r + o, None)
+        if self._fast:
+            self._fast.forget(flow)
         self._end_stream(flow)
         missed = flow.missed_bytes
         self._route(
@@ -546,6 +522,11 @@ class Pipeline:
             self.weirds.append(weird)
 
     # -- output --
+
+    @property
+    def fast_path_frames(self) -> int:
+        """Frames counted by the fast path so far (they are also in `packets`)."""
+        return self._fast.frames
 
     def fragment_stats(self) -> dict[str, int]:
         """IP fragment reassembly counters (merged counts override them in a --jobs parent)."""

@@ -25,8 +25,9 @@ from collections.abc import Iterator
 START_TS = 1_709_287_200.0  # 2024-03-01 10:00:00 UTC
 MSS = 1448
 """TCP payload bytes per full segment (a 1500-byte MTU with timestamps, as on most LANs)."""
-OPEN_CONVERSATIONS = 400
-"""Conversations in flight at once: their packets interleave as on a busy uplink."""
+OPEN_CONVERSATIONS = 100
+"""Conversations in flight at once: their packets interleave as on a busy uplink (more would leave
+the long ones unfinished in a 100,000-packet file and skew the mix towards short conversations)."""
 IPV6_SHARE = 0.25
 """Share of conversations over IPv6."""
 VLAN_SHARE = 0.1

@@ -1,0 +1,121 @@
+"""The fast path (`flows.FastPath`) against the per-frame path: every capture, both ways, equal.
+
+The fast path counts frames of undissected Ethernet/IPv4/TCP flows straight from the reader's buffer;
+it must change nothing but the time taken. Every capture we have is analysed twice, once with the
+fast path and once with every frame going through `Pipeline.process`, and the two JSON summaries
+must be equal key for key. The benchmark's own captures (bulk TCP, and the realistic mix with IPv6
+and VLAN tags) are made small here, so the fast path really takes frames in the test.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analyzer.flows import FastPath, plain_ipv4_proto
+from analyzer.pipeline import Pipeline
+from tests.oracle import REPO, SAMPLES, SHARED_PCAPS, TRUTH_FILE, sample_files, shared_files
+
+sys.path.insert(0, str(REPO / "bench"))
+import make_capture
+import realistic
+
+
+def both_ways(path: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """(summary with the fast path, summary frame by frame, frames the fast path took)."""
+    fast = Pipeline()
+    fast.run_file(str(path))
+    slow = Pipeline(fast_path=False)
+    slow.run_file(str(path))
+    assert slow.fast_path_frames == 0
+    return fast.summary().to_json(), slow.summary().to_json(), fast.fast_path_frames
+
+
+def assert_equal(fast: dict[str, Any], slow: dict[str, Any]) -> None:
+    assert fast.keys() == slow.keys()
+    for key in fast:
+        assert fast[key] == slow[key], key
+
+
+@pytest.mark.parametrize("name", sample_files())
+def test_samples_fast_path_equals_frame_by_frame(name: str) -> None:
+    fast, slow, _ = both_ways(SAMPLES / name)
+    assert_equal(fast, slow)
+
+
+@pytest.mark.skipif(
+    not TRUTH_FILE.exists() and os.environ.get("CI") != "true",
+    reason="../shared/pcaps (real captures) is not present",
+)
+@pytest.mark.parametrize("rel", shared_files() or ["(none)"])
+def test_shared_captures_fast_path_equals_frame_by_frame(rel: str) -> None:
+    assert TRUTH_FILE.exists(), "CI=true: ../shared/pcaps must be present"
+    fast, slow, _ = both_ways(SHARED_PCAPS / rel)
+    assert_equal(fast, slow)
+
+
+@pytest.mark.parametrize("kind", ["bulk", "realistic", "flows"])
+def test_benchmark_captures_fast_path_equals_frame_by_frame(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{kind}.pcap"
+    frames = {
+        "bulk": lambda: make_capture.generate(12_000, SAMPLES / "mixed.pcap"),
+        "realistic": lambda: realistic.generate_realistic(12_000, seed=5),
+        "flows": lambda: make_capture.generate_flows(12_000, flows=1000),
+    }[kind]()
+    make_capture.write_pcap(path, frames, 12_000)
+    fast, slow, taken = both_ways(path)
+    if kind != "realistic":  # there, few frames are on undissected flows: that is the point of it
+        assert taken > 1000  # the fast path really ran
+    assert fast["capture"]["packets"] == slow["capture"]["packets"] == 12_000
+    assert_equal(fast, slow)
+
+
+# -- the unit on its own ---------------------------------------------------------------------------
+
+
+def _frame(flags: int, payload: bytes = b"", ihl: int = 5, frag: int = 0x4000) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", 40000, 443, 1, 1, 0x50, flags, 1000, 0, 0) + payload
+    opts = bytes(4 * (ihl - 5))
+    ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(opts) + len(tcp), 0, frag, 64, 6, 0,
+                     b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") + opts  # fmt: skip
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp
+
+
+def test_plain_ipv4_proto_reads_only_the_fixed_layout() -> None:
+    frame = _frame(0x10)
+    assert plain_ipv4_proto(frame, 0, len(frame)) == 6
+    with_options = _frame(0x10, ihl=6)
+    assert plain_ipv4_proto(with_options, 0, len(with_options)) == -1
+    fragment = _frame(0x10, frag=0x2000)  # MF set
+    assert plain_ipv4_proto(fragment, 0, len(fragment)) == -1
+    assert plain_ipv4_proto(frame, 0, 33) == -1  # too short for the headers
+
+
+def _learned_flow(history: str, flags: int) -> tuple[FastPath, Any]:
+    pipe = Pipeline()
+    first = _frame(0x18, b"hello")
+    pipe.process(1.0, 1, first, len(first))
+    flow = next(iter(pipe.flows))
+    flow.history, flow.flags_orig = history, flags
+    fast = FastPath()
+    fast.learn(first, flow, True)
+    return fast, flow
+
+
+def test_fast_path_counts_only_what_update_would_count_the_same() -> None:
+    fast, flow = _learned_flow("D", 0x18)
+    data = _frame(0x18, b"x" * 100)
+    assert fast.count(data, 0, len(data), 2.0, len(data))
+    assert (flow.orig_pkts, flow.orig_bytes, flow.last_ts) == (2, 105, 2.0)
+    for refused in (_frame(0x19, b"x"), _frame(0x10), _frame(0x38, b"x")):  # FIN; new letter; URG
+        assert not fast.count(refused, 0, len(refused), 3.0, len(refused))
+    assert flow.orig_pkts == 2 and fast.frames == 1
+    short = data[:-1]  # the IP packet is not all there
+    assert not fast.count(short, 0, len(short), 3.0, len(data))
+    fast.forget(flow)
+    assert not fast and not fast.count(data, 0, len(data), 3.0, len(data))
