@@ -33,9 +33,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.dissectors.base import ExpectedConnection
-from analyzer.pipeline import MAX_WEIRDS, FileStats, Pipeline, Weird
-from analyzer.summary import Summary
+from analyzer.pipeline import FileStats, Pipeline
+from analyzer.summary import CoreCounts, Summary
 
 Tagged = tuple[int, float, int, Any]
 """(frame index, packet time, sequence within the worker, event)."""
@@ -95,10 +94,8 @@ def run_task(path: str, file_index: int, part: int, parts: int) -> WorkerResult:
     def collect(event: object) -> None:
         events.append((pipe.frame_no, pipe.now, len(events), event))
 
-    pipe = Pipeline(event_sink=collect, partition=(part, parts) if parts > 1 else None)
-    pipe.trackers = []  # the parent runs the trackers over the merged events
-    pipe._routes = {}
-    pipe.tolerated = {}  # the parent counts them when it replays the events
+    # No trackers: the parent runs them over the merged events, and counts the tolerated malformations.
+    pipe = Pipeline(event_sink=collect, partition=(part, parts) if parts > 1 else None, trackers=False)
     stats = pipe.run_file(path)
     return WorkerResult(
         file_index=file_index,
@@ -125,7 +122,6 @@ def plan(paths: list[str], jobs: int) -> list[tuple[str, int, int, int]]:
 
 def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[FileStats]]:
     """Replay every worker's events in frame order through one set of trackers; add the counters."""
-    pipe = Pipeline()
     unpacked = [(r, *r.unpack()) for r in sorted(results, key=lambda r: (r.file_index, r.part))]
     per_file: dict[int, list[FileStats]] = {}
     for r, part_stats, _ in unpacked:
@@ -149,29 +145,27 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
                 stats.first_ts = _min(stats.first_ts, part_stats.first_ts)
                 stats.last_ts = _max(stats.last_ts, part_stats.last_ts)
         files.append(stats)
-    pipe.files = files
+    core = CoreCounts(files=files)
     fragments: Counter[str] = Counter()
     for r, _, _ in unpacked:
-        pipe.packets += r.packets
-        pipe.bytes += r.bytes
-        pipe.first_ts = _min(pipe.first_ts, r.first_ts)
-        pipe.last_ts = _max(pipe.last_ts, r.last_ts)
-        pipe.link_types += r.link_types
-        pipe.protocols += r.protocols
-        pipe.malformed += r.malformed
-        pipe.flows.evicted += r.evicted
+        core.packets += r.packets
+        core.bytes += r.bytes
+        core.first_ts = _min(core.first_ts, r.first_ts)
+        core.last_ts = _max(core.last_ts, r.last_ts)
+        core.link_types += r.link_types
+        core.protocols += r.protocols
+        core.malformed += r.malformed
+        core.evicted += r.evicted
         if r.part == 0:  # every worker of a file decodes every fragment: count them once
             fragments.update(r.fragments)
-    pipe.fragment_counts = dict(fragments)
+    core.fragments = dict(fragments)
+    replay = Pipeline()  # its trackers only: it sees events, never a frame
     for _, _, event in _in_frame_order(unpacked):
-        if isinstance(event, Weird):
-            if len(pipe.weirds) < MAX_WEIRDS:
-                pipe.weirds.append(event)
-            continue
-        if isinstance(event, ExpectedConnection):
-            continue  # already acted on inside the worker
-        pipe._route([event])
-    return pipe.summary(), files
+        replay.replay(event)
+    sections = replay.finish_trackers()
+    core.malformed += replay.malformed  # tolerated malformations, noted as their events are replayed
+    core.weirds = replay.weirds
+    return Summary.build(core, sections), files
 
 
 def _in_frame_order(

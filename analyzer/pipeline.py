@@ -36,7 +36,7 @@ from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
 from analyzer.flows import FAST_LAYERS, FastPath, Flow, FlowTable, plain_ipv4_proto
-from analyzer.summary import Summary
+from analyzer.summary import CoreCounts, Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.conn import ConnRecord
@@ -115,6 +115,7 @@ class Pipeline:
         event_sink: Callable[[object], None] | None = None,
         partition: tuple[int, int] | None = None,
         fast_path: bool = True,
+        trackers: bool = True,
     ) -> None:
         self.event_sink = event_sink
         """Receives every event, record and weird as it is produced (for `pcap-analyzer events`)."""
@@ -130,6 +131,8 @@ class Pipeline:
         self.fragment_counts: dict[str, int] | None = None
         self.tolerated = registry.TOLERATED_MALFORMED
         """Event types carrying tolerated malformations; a --jobs worker leaves them to the parent."""
+        if not trackers:  # a --jobs worker: the parent runs the trackers and counts the tolerated
+            self.tolerated = {}
         self.decoder = Decoder()
         self.flows = FlowTable()
         self.protocols: Counter[str] = Counter()
@@ -150,7 +153,7 @@ class Pipeline:
         self._file_first: float | None = None
         self._file_last: float | None = None
         ctx = TrackerContext()
-        self.trackers = [cls(ctx) for cls in registry.TRACKERS]
+        self.trackers = [cls(ctx) for cls in registry.TRACKERS] if trackers else []
         self._routes: dict[type, list[Any]] = {}
         for tracker in self.trackers:
             for etype in tracker.EVENT_TYPES:
@@ -541,12 +544,42 @@ class Pipeline:
             "incomplete_at_end": fr.pending,
         }
 
-    def summary(self) -> Summary:
-        """Finish every tracker and assemble the Summary (call once, after end_of_input)."""
+    def replay(self, event: object) -> None:
+        """Route one event that a --jobs worker produced (in frame order) to the trackers. A worker's
+        weird is kept with its details (bounded) but not counted again: the worker counted it."""
+        if isinstance(event, Weird):
+            if len(self.weirds) < MAX_WEIRDS:
+                self.weirds.append(event)
+        elif not isinstance(event, ExpectedConnection):  # already acted on inside the worker
+            self._route([event])
+
+    def finish_trackers(self) -> dict[str, Any]:
+        """Finish every tracker; their sections, merged (call once)."""
         sections: dict[str, Any] = {}
         for tracker in self.trackers:
             sections.update(tracker.finish())
-        return Summary.build(self, sections)
+        return sections
+
+    def core_counts(self) -> CoreCounts:
+        """This pipeline's own counters, for `Summary.build`."""
+        return CoreCounts(
+            files=self.files,
+            packets=self.packets,
+            bytes=self.bytes,
+            first_ts=self.first_ts,
+            last_ts=self.last_ts,
+            link_types=self.link_types,
+            protocols=self.protocols,
+            malformed=self.malformed,
+            weirds=self.weirds,
+            evicted=self.flows.evicted,
+            fragments=self.fragment_stats(),
+        )
+
+    def summary(self) -> Summary:
+        """Finish every tracker and assemble the Summary (call once, after end_of_input)."""
+        sections = self.finish_trackers()
+        return Summary.build(self.core_counts(), sections)
 
 
 def analyze(

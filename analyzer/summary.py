@@ -7,16 +7,46 @@ Key names are a public contract: keep them.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from analyzer.records import to_jsonable
 
 if TYPE_CHECKING:
-    from analyzer.pipeline import Pipeline
+    from analyzer.pipeline import FileStats, Weird
 
 SCHEMA = "pcap-analyzer/summary/1"
 CORE_SECTIONS = ("capture", "protocols", "flows", "malformed")
+
+
+@dataclass(slots=True)
+class CoreCounts:
+    """What the pipeline itself counted, handed to `Summary.build`: from one `Pipeline`
+    (`Pipeline.core_counts()`), or added up over the workers of a --jobs run (`parallel.merge`)."""
+
+    files: list[FileStats]
+    """Per-input-file facts, in input order."""
+    packets: int = 0
+    """Frames analysed."""
+    bytes: int = 0
+    """Their bytes on the wire."""
+    first_ts: float | None = None
+    """Earliest packet time seen."""
+    last_ts: float | None = None
+    """Latest packet time seen."""
+    link_types: Counter[str] = field(default_factory=Counter)
+    """Frames by link type name."""
+    protocols: Counter[str] = field(default_factory=Counter)
+    """Frames by protocol layer."""
+    malformed: Counter[str] = field(default_factory=Counter)
+    """Malformations by reason."""
+    weirds: list[Weird] = field(default_factory=list)
+    """The malformations kept with their details (bounded by the pipeline)."""
+    evicted: int = 0
+    """Flows closed early because the flow table was full."""
+    fragments: dict[str, int] = field(default_factory=dict)
+    """IP fragment reassembly counters."""
 
 
 @dataclass(slots=True)
@@ -30,7 +60,8 @@ class Summary:
     weirds: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, pipe: Pipeline, sections: dict[str, Any]) -> Summary:
+    def build(cls, core: CoreCounts, sections: dict[str, Any]) -> Summary:
+        """The Summary of the pipeline's counters `core` and the trackers' finished `sections`."""
         files = [
             {
                 "path": f.path,
@@ -48,25 +79,25 @@ class Summary:
                 "error": f.error,
                 "error_offset": f.error_offset,
             }
-            for f in pipe.files
+            for f in core.files
         ]
         capture = {
             "files": files,
-            "packets": pipe.packets,
-            "bytes": pipe.bytes,
-            "first_ts": pipe.first_ts,
-            "last_ts": pipe.last_ts,
-            "duration": (pipe.last_ts - pipe.first_ts) if pipe.first_ts is not None and pipe.last_ts else 0.0,
-            "link_types": dict(pipe.link_types.most_common()),
+            "packets": core.packets,
+            "bytes": core.bytes,
+            "first_ts": core.first_ts,
+            "last_ts": core.last_ts,
+            "duration": (core.last_ts - core.first_ts) if core.first_ts is not None and core.last_ts else 0.0,
+            "link_types": dict(core.link_types.most_common()),
         }
         sections.setdefault("flows", {})
-        sections["flows"]["evicted"] = pipe.flows.evicted
-        sections["ip_fragments"] = pipe.fragment_stats()
-        weirds = [{"ts": w.ts, "uid": w.uid, "name": w.name, "addl": w.detail} for w in pipe.weirds]
+        sections["flows"]["evicted"] = core.evicted
+        sections["ip_fragments"] = dict(core.fragments)
+        weirds = [{"ts": w.ts, "uid": w.uid, "name": w.name, "addl": w.detail} for w in core.weirds]
         return cls(
             capture=capture,
-            protocols=dict(pipe.protocols.most_common()),
-            malformed=dict(pipe.malformed.most_common()),
+            protocols=dict(core.protocols.most_common()),
+            malformed=dict(core.malformed.most_common()),
             sections=sections,
             weirds=weirds,
         )
