@@ -181,6 +181,8 @@ def _wanted_sections(option: str | None, data: dict[str, Any]) -> list[str] | No
 EXIT_NO_CAPTURE = 1
 """Exit status of `live` when the capture cannot start or fails (the summary of what was captured is
 still written when it got that far)."""
+LIVE_BUFFER_MIB = 64
+"""Default kernel capture buffer for `live` (MiB): see analyzer/capture/live.py RCVBUF_BYTES."""
 LIVE_REFRESH = 2.0
 """Seconds between two redraws of the live view on a terminal when --refresh is not given."""
 
@@ -203,6 +205,15 @@ LIVE_REFRESH = 2.0
     help=f"Seconds between redraws of the live view on stderr; 0 = no view. "
     f"[default: {LIVE_REFRESH:g} when stderr is a terminal, else no view]",
 )
+@click.option(
+    "--buffer-size",
+    "-B",
+    "buffer_mib",
+    type=click.IntRange(min=1, max=2048),
+    default=LIVE_BUFFER_MIB,
+    show_default=True,
+    help="Kernel capture buffer in MiB (as dumpcap -B): absorbs bursts while the capture thread waits.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout."
@@ -214,6 +225,7 @@ def live(
     duration: float | None,
     write_path: str | None,
     refresh: float | None,
+    buffer_mib: int,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -223,12 +235,13 @@ def live(
     import time
 
     from analyzer.capture.linktypes import linktype_name
-    from analyzer.capture.live import LiveCaptureError, PcapWriter, StopRequest, open_live, run_capture
+    from analyzer.capture.live import LiveCaptureError, PcapWriter, StopRequest, capture_block, open_live
+    from analyzer.capture.spool import run_spooled_capture
     from analyzer.pipeline import Pipeline
     from analyzer.report.live_view import LiveView, Screen, render_live_tables
 
     try:
-        source = open_live(iface, bpf)
+        source = open_live(iface, bpf, buffer_size=buffer_mib << 20)
     except LiveCaptureError as exc:
         click.echo(f"pcap-analyzer: {exc.message}", err=True)
         sys.exit(EXIT_NO_CAPTURE)
@@ -255,7 +268,7 @@ def live(
 
         try:
             with StopRequest() as stop:
-                stats = run_capture(
+                stats = run_spooled_capture(
                     source,
                     pipe.process,
                     count=count,
@@ -281,6 +294,7 @@ def live(
         "stopped_by": stats.stopped_by,
         "write": write_path,
     }
+    data["capture"]["live"] = capture_block(stats, iface, source.buffer_size)
     if fmt == "json":
         text = json.dumps(data, indent=2, sort_keys=False) + "\n"
     else:
@@ -293,7 +307,8 @@ def live(
     else:
         click.echo(text, nl=False)
     click.echo(
-        f"pcap-analyzer: {stats.packets} packets captured, {stats.kernel_dropped} dropped by the kernel",
+        f"pcap-analyzer: {stats.packets} packets captured, {stats.kernel_dropped} dropped by the kernel"
+        + (f", {stats.queue_dropped} dropped by the capture queue" if stats.queue_dropped else ""),
         err=True,
     )
     if stats.error:

@@ -23,8 +23,9 @@ import struct
 from collections.abc import Iterator
 
 START_TS = 1_709_287_200.0  # 2024-03-01 10:00:00 UTC
-MSS = 1448
-"""TCP payload bytes per full segment (a 1500-byte MTU with timestamps, as on most LANs)."""
+MSS = {False: 1460, True: 1440}
+"""TCP payload bytes per full segment over IPv4 and IPv6: a 1500-byte MTU, no TCP options (so the
+capture can be replayed onto a real link with tcpreplay)."""
 OPEN_CONVERSATIONS = 100
 """Conversations in flight at once: their packets interleave as on a busy uplink (more would leave
 the long ones unfinished in a 100,000-packet file and skew the mix towards short conversations)."""
@@ -88,10 +89,11 @@ class Endpoints:
 class Tcp:
     """One TCP conversation's sequence numbers and segment builder."""
 
-    __slots__ = ("cport", "cseq", "ends", "sport", "sseq")
+    __slots__ = ("cport", "cseq", "ends", "mss", "sport", "sseq")
 
     def __init__(self, ends: Endpoints, rng: random.Random, sport: int) -> None:
         self.ends = ends
+        self.mss = MSS[ends.v6]
         self.cport, self.sport = rng.randrange(32768, 61000), sport
         self.cseq, self.sseq = rng.getrandbits(32), rng.getrandbits(32)
 
@@ -115,8 +117,9 @@ class Tcp:
 
     def send(self, from_client: bool, data: bytes) -> Iterator[bytes]:
         """`data` in MSS segments, the receiver acknowledging every second one."""
-        for i, at in enumerate(range(0, len(data), MSS)):
-            yield self.seg(from_client, ACK | PSH, data[at : at + MSS])
+        mss = self.mss
+        for i, at in enumerate(range(0, len(data), mss)):
+            yield self.seg(from_client, ACK | PSH, data[at : at + mss])
             if i % 2:
                 yield self.seg(not from_client, ACK)
 

@@ -83,7 +83,7 @@ needs_libpcap = pytest.mark.skipif(
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:
     """A summary without what depends on where the packets came from (file list, live facts)."""
     out = {k: v for k, v in summary.items() if k != "live"}
-    out["capture"] = {k: v for k, v in summary["capture"].items() if k != "files"}
+    out["capture"] = {k: v for k, v in summary["capture"].items() if k not in ("files", "live")}
     return out
 
 
@@ -130,6 +130,7 @@ class FakeSource:
     ) -> None:
         self.linktype = 1
         self.snaplen = SNAPLEN
+        self.buffer_size = 1 << 20
         self.filter: str | None = None
         self.closed = False
         self.delivered = 0
@@ -404,7 +405,7 @@ def test_cli_live_equals_analyze_for_the_same_frames(tmp_path: Path, monkeypatch
     sample = SAMPLES / "mixed.pcap"
     packets = pcap_packets(sample)
     source = FakeSource(packets, chunk=50, pause=0.002)
-    monkeypatch.setattr(live_mod, "open_live", lambda name, bpf=None: source)
+    monkeypatch.setattr(live_mod, "open_live", lambda name, bpf=None, buffer_size=0: source)
     out = tmp_path / "live.pcap"
     args = ["live", "-i", "fake0", "--count", str(len(packets)), "--format", "json", "--write", str(out)]
     result = CliRunner().invoke(main, [*args, "--refresh", "0.001"])
@@ -434,7 +435,7 @@ def test_cli_live_equals_analyze_for_the_same_frames(tmp_path: Path, monkeypatch
 
 def test_cli_live_table_format_and_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     packets = pcap_packets(SAMPLES / "dns.pcap")
-    monkeypatch.setattr(live_mod, "open_live", lambda name, bpf=None: FakeSource(packets))
+    monkeypatch.setattr(live_mod, "open_live", lambda name, bpf=None, buffer_size=0: FakeSource(packets))
     report = tmp_path / "report.txt"
     result = CliRunner().invoke(main, ["live", "-i", "fake0", "-c", "10", "-o", str(report)])
     assert result.exit_code == 0, result.output

@@ -58,9 +58,11 @@ SNAPLEN = 262144
 """Bytes kept of each frame: libpcap's and tcpdump's default snapshot length (MAXIMUM_SNAPLEN); it
 holds any frame including loopback's 64 KiB and GRO-merged ones, and bounds our one receive buffer."""
 
-RCVBUF_BYTES = 8 << 20
-"""Socket receive buffer asked of the kernel (8 MiB): the only queue between the wire and us, large
-enough to absorb a burst of a few thousand frames while the pipeline is busy, and bounded."""
+RCVBUF_BYTES = 64 << 20
+"""Socket receive buffer asked of the kernel by default (64 MiB, `--buffer-size`): it covers the
+moments the capture thread waits for the interpreter (analysis/capture/spool.py). The kernel charges
+each frame's whole buffer (about 2 to 4 kB on veth and most NICs), so this holds some 20,000 frames:
+a fifth of a second at 100,000 packets/s."""
 
 MAX_BATCH = 1024
 """Frames drained per wake-up before the clocks and the stop flag are checked again, so that the
@@ -172,6 +174,10 @@ class LiveStats:
     """Why the session ended: count, duration, interrupt (SIGINT), terminate (SIGTERM) or error."""
     error: str | None = None
     """The one-line message of a receive error that ended the session, else None."""
+    queue_dropped: int = 0
+    """Frames read from the kernel but not kept: the spool between capture and analysis was full."""
+    analysed: int = 0
+    """Frames the analysis has taken so far (behind `packets` while it catches up)."""
 
 
 def _scapy_quiet() -> Any:
@@ -265,7 +271,9 @@ def _no_such_interface(name: str, interfaces: list[Interface] | None = None) -> 
 class LiveSource:
     """An open live capture: scapy's listening socket and what is known about its frames."""
 
-    def __init__(self, iface: Interface, bpf: str | None, scapy_socket: Any) -> None:
+    def __init__(
+        self, iface: Interface, bpf: str | None, scapy_socket: Any, buffer_size: int = RCVBUF_BYTES
+    ) -> None:
         self.interface = iface
         """The interface captured on."""
         self.linktype: int = iface.linktype if iface.linktype is not None else LINKTYPE_ETHERNET
@@ -285,10 +293,12 @@ class LiveSource:
         self._dropped = 0
         for opt in (SO_RCVBUFFORCE, socket.SO_RCVBUF):  # FORCE passes rmem_max, but needs CAP_NET_ADMIN
             try:
-                self._sock.setsockopt(socket.SOL_SOCKET, opt, RCVBUF_BYTES)
+                self._sock.setsockopt(socket.SOL_SOCKET, opt, buffer_size)
                 break
             except OSError:
                 continue
+        self.buffer_size = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        """The kernel buffer granted (Linux reports twice what was asked: its bookkeeping share)."""
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -368,7 +378,9 @@ class LiveSource:
         self.close()
 
 
-def open_live(name: str, bpf: str | None = None, promisc: bool = True) -> LiveSource:
+def open_live(
+    name: str, bpf: str | None = None, promisc: bool = True, buffer_size: int = RCVBUF_BYTES
+) -> LiveSource:
     """Open a live capture on interface `name` with an optional BPF filter run by the kernel.
 
     Raises LiveCaptureError (one-line message) for an unknown interface, an unsupported link type, a
@@ -401,7 +413,7 @@ def open_live(name: str, bpf: str | None = None, promisc: bool = True) -> LiveSo
         raise LiveCaptureError("open_failed", f"cannot capture on {name}: {exc.strerror or exc}") from None
     except ValueError:  # scapy: "Interface 'x' not found !" (vanished meanwhile)
         raise _no_such_interface(name) from None
-    return LiveSource(iface, bpf, sock)
+    return LiveSource(iface, bpf, sock, buffer_size)
 
 
 class PcapWriter:
@@ -465,6 +477,23 @@ class StopRequest:
         self._previous.clear()
 
 
+def capture_block(stats: LiveStats, interface: str, buffer_size: int) -> dict[str, Any]:
+    """The summary's `capture.live` block: what was captured, and what was lost and where."""
+    lost = stats.kernel_dropped + stats.queue_dropped
+    return {
+        "interface": interface,
+        "captured": stats.packets,
+        "analysed": stats.analysed,
+        "kernel_received": stats.kernel_received,
+        "kernel_dropped": stats.kernel_dropped,
+        "queue_dropped": stats.queue_dropped,
+        "dropped": lost,
+        "complete": lost == 0 and stats.stopped_by != "error",
+        "buffer_size": buffer_size,
+        "stopped_by": stats.stopped_by,
+    }
+
+
 FrameHandler = Callable[[float, int, bytes, int], None]
 """Receives (ts, linktype, data, wirelen) of each captured frame: `Pipeline.process` fits."""
 
@@ -518,6 +547,7 @@ def run_capture(
                     stats.packets += 1
                     stats.bytes += wirelen
                     handle(sec + nsec / 1e9, linktype, data, wirelen)
+                    stats.analysed += 1
             except LiveCaptureError as exc:  # the socket failed: keep what was captured
                 stats.stopped_by, stats.error = "error", exc.message
                 break
@@ -543,6 +573,7 @@ __all__ = [
     "LiveStats",
     "PcapWriter",
     "StopRequest",
+    "capture_block",
     "compile_filter",
     "find_interface",
     "list_interfaces",
