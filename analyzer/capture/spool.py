@@ -2,30 +2,35 @@
 
 Theory of operation
 -------------------
-Two threads share one spool file, a classic nanosecond pcap:
+Two processes share one spool file, a classic nanosecond pcap:
 
-- the capture thread (`SpoolWriter`) waits on the socket, drains every frame the kernel holds and
-  appends it to the spool as a pcap record, flushing after each batch; reading a frame and writing
-  it costs a few microseconds, so it keeps up with the wire even when the analysis cannot. It stops
-  on `count`, `duration` (the session's monotonic clock), a stop request, or a receive error.
-- the analysis (the caller's thread, `run_spooled_capture`) reads the spool behind it, record by
+- the capture process (`SpoolWriter`, forked when the capture starts, so it shares no interpreter
+  lock with the analysis) waits on the socket, drains every frame the kernel holds and appends it
+  to the spool as a pcap record, flushing after each batch; reading and writing a frame costs a few
+  microseconds, so it keeps up with the wire when the analysis cannot. It stops on `count`,
+  `duration` (the session's monotonic clock), a receive error, or a stop request from the analysis
+  side, after which it still drains what the kernel already holds (up to `DRAIN_ON_STOP` frames).
+  Its counters live in a small shared-memory array.
+- the analysis (the caller's process, `run_spooled_capture`) reads the spool behind it, record by
   record, up to what the writer has flushed, and hands every frame to the pipeline. When it falls
   behind, the frames wait in the spool, not in the kernel: the live view shows how far behind it is,
   and once the capture stops the analysis finishes what was spooled before the summary is made.
 
-The kernel's buffer (`--buffer-size`) only has to cover the moments the capture thread waits for the
-interpreter's lock. The spool is the --write file when one is given (kept whole, as tcpdump -w does),
-else a temporary file removed at the end, bounded by `MAX_SPOOL_BYTES`: past it, or when the disk is
-full, frames are counted as `queue_dropped` instead of being written. Frames dropped by the kernel
-(buffer full) are counted by the kernel (`kernel_dropped`). Both counts go to the summary's
-`capture.live` block and to the live view: what was lost is always counted.
+The kernel's buffer (`--buffer-size`) only has to cover the capture process's own pauses. The spool
+is the --write file when one is given (kept whole, as tcpdump -w does), else a temporary file removed
+at the end, bounded by `MAX_SPOOL_BYTES`: past it, or when the disk is full, frames are counted as
+`queue_dropped` instead of being written. Frames the kernel dropped (its buffer full) are counted by
+the kernel (`kernel_dropped`). Both go to the summary's `capture.live` block and to the live view:
+what was lost is always counted.
 """
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
+import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 
@@ -50,95 +55,155 @@ READ_CHUNK = 4 << 20
 """Bytes of spool read at once by the analysis side."""
 
 STATS_EVERY = 0.2
-"""Seconds between two reads of the kernel's drop counters by the capture thread."""
+"""Seconds between two reads of the kernel's drop counters by the capture process."""
 
 
-class SpoolWriter(threading.Thread):
-    """The capture thread: socket -> spool file (see the module's theory of operation)."""
+# Slots of the shared counter array (the capture process writes them, the analysis reads them).
+_PACKETS, _BYTES, _KERNEL_RECEIVED, _KERNEL_DROPPED, _QUEUE_DROPPED, _FLUSHED, _DONE, _STOP, _STOPPED_BY = (
+    range(9)
+)
+_SLOTS = 9
+_STOPPED_BY_NAMES = ("", "count", "duration", "stop", "error")
+"""How the capture process ended, by code (the stop request's own reason is known to the parent)."""
+MAX_ERROR_BYTES = 512
+"""Room for the one-line message of a receive error, handed from the capture process."""
+DRAIN_ON_STOP = 1_000_000
+"""Frames still read from the kernel's buffer after a stop request (what already reached us is
+analysed, not lost); a bound, so that a flood cannot keep the capture from stopping."""
+
+
+class SpoolWriter:
+    """The capture process: socket -> spool file (see the module's theory of operation).
+
+    It is forked, so it shares nothing with the analysis but the socket, the spool file and a small
+    array of counters in shared memory; it holds no interpreter lock the analysis needs."""
 
     def __init__(
         self,
         source: LiveSource,
         writer: PcapWriter,
-        stats: LiveStats,
         *,
         count: int | None,
         duration: float | None,
         limit: int | None,
-        clock: Callable[[], float],
     ) -> None:
-        super().__init__(name="pcap-analyzer capture", daemon=True)
+        ctx = multiprocessing.get_context("fork")
         self.source = source
         self.writer = writer
-        self.stats = stats
-        """Shared with the analysis side: the capture thread alone writes its capture counters."""
         self.count = count
         self.duration = duration
         self.limit = limit
         """Spool size past which frames are dropped (None: unbounded, the --write file)."""
-        self.clock = clock
-        self.flushed = PCAP_FILE_HEADER.size
-        """Spool bytes written and flushed: the analysis reads up to here."""
-        self.stop_requested = False
-        """Set by the analysis side (Ctrl-C): stop capturing."""
-        self.stop_reason = ""
-        self.done = False
-        """The thread has stopped writing; `flushed` is final."""
+        self.shared = ctx.RawArray(ctypes.c_int64, _SLOTS)
+        self.shared[_FLUSHED] = PCAP_FILE_HEADER.size
+        self.error = ctx.RawArray(ctypes.c_char, MAX_ERROR_BYTES)
+        self.process = ctx.Process(target=self._run, name="pcap-analyzer capture", daemon=True)
 
-    def run(self) -> None:
-        stats, source, writer = self.stats, self.source, self.writer
-        start = self.clock()
+    # -- the analysis side's view --
+
+    def start(self) -> None:
+        self.process.start()
+
+    def stop(self) -> None:
+        """Ask the capture to stop (it drains what the kernel already holds first)."""
+        self.shared[_STOP] = 1
+
+    def join(self) -> None:
+        self.process.join()
+
+    @property
+    def done(self) -> bool:
+        """The capture process has stopped writing; `flushed` is final."""
+        return bool(self.shared[_DONE]) or not self.process.is_alive()
+
+    @property
+    def flushed(self) -> int:
+        """Spool bytes written and flushed: the analysis reads up to here."""
+        return int(self.shared[_FLUSHED])
+
+    def update(self, stats: LiveStats) -> None:
+        """Copy the capture process's counters into `stats`."""
+        shared = self.shared
+        stats.packets, stats.bytes = int(shared[_PACKETS]), int(shared[_BYTES])
+        stats.kernel_received, stats.kernel_dropped = (
+            int(shared[_KERNEL_RECEIVED]),
+            int(shared[_KERNEL_DROPPED]),
+        )
+        stats.queue_dropped = int(shared[_QUEUE_DROPPED])
+        code = int(shared[_STOPPED_BY])
+        if 0 < code < len(_STOPPED_BY_NAMES) and _STOPPED_BY_NAMES[code] != "stop":
+            stats.stopped_by = _STOPPED_BY_NAMES[code]
+        if _STOPPED_BY_NAMES[code] == "error":
+            stats.error = self.error.value.decode("utf-8", "replace")
+
+    # -- the capture process --
+
+    def _run(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the analysis side decides and tells us
+        shared, source, writer = self.shared, self.source, self.writer
+        start = time.monotonic()
         deadline = None if self.duration is None else start + self.duration
         next_stats = start + STATS_EVERY
-        size = self.flushed
+        size = int(shared[_FLUSHED])
+        drained = 0
+        code = 0
         try:
             while True:
-                if self.stop_requested:
-                    stats.stopped_by = self.stop_reason or "interrupt"
+                stopping = bool(shared[_STOP])
+                if self.count is not None and shared[_PACKETS] >= self.count:
+                    code = 1
                     break
-                if self.count is not None and stats.packets >= self.count:
-                    stats.stopped_by = "count"
-                    break
-                now = self.clock()
+                now = time.monotonic()
                 if deadline is not None and now >= deadline:
-                    stats.stopped_by = "duration"
+                    code = 2
                     break
                 if now >= next_stats:
-                    stats.kernel_received, stats.kernel_dropped = source.kernel_stats()
+                    shared[_KERNEL_RECEIVED], shared[_KERNEL_DROPPED] = source.kernel_stats()
                     next_stats = now + STATS_EVERY
-                timeout = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
-                if not source.wait(timeout):
-                    continue
-                limit = MAX_BATCH if self.count is None else min(MAX_BATCH, self.count - stats.packets)
+                if stopping:
+                    if drained >= DRAIN_ON_STOP or not source.wait(0.0):
+                        code = 3
+                        break
+                else:
+                    timeout = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
+                    if not source.wait(timeout):
+                        continue
+                limit = (
+                    MAX_BATCH if self.count is None else min(MAX_BATCH, self.count - int(shared[_PACKETS]))
+                )
                 try:
                     for sec, nsec, data, wirelen in source.frames(limit):
+                        drained += stopping
                         record = PCAP_RECORD_HEADER.size + len(data)
                         if self.limit is not None and size + record > self.limit:
-                            stats.queue_dropped += 1
+                            shared[_QUEUE_DROPPED] += 1
                             continue
                         try:
                             writer.write(sec, nsec, data, wirelen)
                         except OSError:  # disk full: count what cannot be kept
-                            stats.queue_dropped += 1
+                            shared[_QUEUE_DROPPED] += 1
                             continue
                         size += record
-                        stats.packets += 1
-                        stats.bytes += wirelen
+                        shared[_PACKETS] += 1
+                        shared[_BYTES] += wirelen
                 except LiveCaptureError as exc:
-                    stats.stopped_by, stats.error = "error", exc.message
+                    self.error.value = exc.message.encode("utf-8", "replace")[: MAX_ERROR_BYTES - 1]
+                    code = 4
                     break
                 self._flush(size)
         finally:
             self._flush(size)
-            stats.kernel_received, stats.kernel_dropped = source.kernel_stats()
-            self.done = True
+            shared[_KERNEL_RECEIVED], shared[_KERNEL_DROPPED] = source.kernel_stats()
+            shared[_STOPPED_BY] = code
+            shared[_DONE] = 1
 
     def _flush(self, size: int) -> None:
         try:
             self.writer.flush()
         except OSError:
             return
-        self.flushed = size
+        self.shared[_FLUSHED] = size
 
 
 class SpoolReader:
@@ -188,7 +253,7 @@ def run_spooled_capture(
     stop: StopRequest | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> LiveStats:
-    """Capture on a thread into a spool, analyse behind it; return when both are done. The spool is
+    """Capture in a process into a spool, analyse behind it; return when both are done. The spool is
     `writer`'s file (--write, left open for the caller to close) or a temporary file."""
     stats = LiveStats()
     tmpdir = None
@@ -198,21 +263,20 @@ def run_spooled_capture(
         spool = PcapWriter(os.path.join(tmpdir, "spool.pcap"), source.linktype, source.snaplen)
     try:
         reader = SpoolReader(spool.path, source.linktype)
-        thread = SpoolWriter(
+        capture = SpoolWriter(
             source,
             spool,
-            stats,
             count=count,
             duration=duration,
             limit=MAX_SPOOL_BYTES if writer is None else None,
-            clock=clock,
         )
-        thread.start()
+        capture.start()
         try:
-            _analyse_behind(thread, reader, handle, stats, tick, tick_every, stop, clock)
+            _analyse_behind(capture, reader, handle, stats, tick, tick_every, stop, clock)
         finally:
-            thread.stop_requested = True
-            thread.join()
+            capture.stop()
+            capture.join()
+            capture.update(stats)
             reader.close()
     finally:
         if tmpdir is not None:
@@ -224,7 +288,7 @@ def run_spooled_capture(
 
 
 def _analyse_behind(
-    thread: SpoolWriter,
+    capture: SpoolWriter,
     reader: SpoolReader,
     handle: FrameHandler,
     stats: LiveStats,
@@ -235,22 +299,25 @@ def _analyse_behind(
 ) -> None:
     """The analysis loop: read what was spooled, redraw the view, pass a stop request on."""
     next_tick = None if tick is None or not tick_every else clock() + tick_every
+    asked = False
     while True:
-        if stop is not None and stop.requested and not thread.stop_requested:
-            thread.stop_reason, thread.stop_requested = stop.reason, True
-        done = thread.done  # read before `flushed`: once done, `flushed` is final
-        got = reader.read(thread.flushed, handle, MAX_BATCH)
+        if stop is not None and stop.requested and not asked:
+            capture.stop()
+            stats.stopped_by, asked = stop.reason, True
+        done = capture.done  # read before `flushed`: once done, `flushed` is final
+        got = reader.read(capture.flushed, handle, MAX_BATCH)
         stats.analysed += got
+        capture.update(stats)
         now = clock()
         if next_tick is not None and tick is not None and now >= next_tick:
             tick(stats)
             next_tick = now + (tick_every or POLL_INTERVAL)
         if got == 0:
-            if done and reader.position >= thread.flushed:
+            if done and reader.position >= capture.flushed:
                 if tick is not None and next_tick is not None:
                     tick(stats)  # the last frame of the view shows the final counts
                 return
-            thread.join(0.005)  # nothing spooled yet: let the capture thread run
+            time.sleep(0.002)  # nothing spooled yet
 
 
 __all__ = ["MAX_SPOOL_BYTES", "SpoolReader", "SpoolWriter", "run_spooled_capture"]
