@@ -264,7 +264,9 @@ def live(
             screen, start = Screen(sys.stderr, sys.stderr.isatty()), time.monotonic()
 
             def tick(stats: Any) -> None:
-                screen.show(view.render(pipe, stats, time.monotonic() - start))
+                size = shutil.get_terminal_size() if screen.terminal else None
+                width, height = (size.columns, size.lines) if size is not None else (None, None)
+                screen.show(view.render(pipe, stats, time.monotonic() - start, width, height))
 
         try:
             with StopRequest() as stop:

@@ -42,6 +42,7 @@ from click.testing import CliRunner
 
 from analyzer.capture import live as live_mod
 from analyzer.capture import open_capture
+from analyzer.capture import spool as spool_mod
 from analyzer.capture.live import (
     SNAPLEN,
     LiveCaptureError,
@@ -49,15 +50,17 @@ from analyzer.capture.live import (
     LiveStats,
     PcapWriter,
     StopRequest,
+    capture_block,
     compile_filter,
     open_live,
     permission_message,
     run_capture,
 )
+from analyzer.capture.spool import run_spooled_capture
 from analyzer.cli import main
 from analyzer.dissectors.tls import TlsClientHello
 from analyzer.pipeline import Pipeline
-from analyzer.report.live_view import LIVE_ROWS, LiveView, Screen
+from analyzer.report.live_view import LIVE_ROWS, PANELS, LiveView, Screen
 from tests.oracle import REPO, SAMPLES, analyze_json
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -736,3 +739,70 @@ def test_error_no_permission(lab: Lab, how: str) -> None:
         f"pcap-analyzer: no permission to capture on {lab.veth_b} (Operation not permitted)"
     )
     assert "root" in line and "setcap cap_net_raw,cap_net_admin+eip" in line
+
+
+# -- the view fits the terminal --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (100, 30), (80, 12), (200, 60), (40, 8)])
+def test_live_view_fits_the_terminal(width: int, height: int) -> None:
+    pipe, view = _pipeline_with_view("tls.pcap", "dhcp.pcap", "dns.pcap", "icmp.pcap")
+    stats = LiveStats(packets=pipe.packets + 7, analysed=pipe.packets, kernel_dropped=2, queue_dropped=5)
+    text = view.render(pipe, stats, elapsed=3.0, width=width, height=height)
+    lines = text.rstrip("\n").split("\n")
+    assert len(lines) <= height - 1  # the cursor's line stays free: nothing scrolls
+    assert all(len(line) <= width for line in lines)
+    assert lines[1].startswith(f"packets {pipe.packets} "[:width])  # the counters always show
+    assert lines[2].startswith("captured "[:width])
+    if width >= 80:
+        assert "kernel drops 2  queue drops 5" in lines[2] and "analysis behind 7" in lines[2]
+    if height >= 24:
+        assert all(f"{title} (" in text for title, _ in PANELS.values())  # every panel, fewer rows
+    full = view.render(pipe, stats, elapsed=3.0)
+    assert "Newest DNS queries" in full and len(full.split("\n")) > len(lines)
+
+
+# -- the spooled capture (capture process + analysis behind it) ------------------------------------
+
+
+def test_spooled_capture_analyses_every_frame_and_counts(tmp_path: Path) -> None:
+    packets = pcap_packets(SAMPLES / "dns.pcap")
+    got = Recorder()
+    ticks: list[int] = []
+    stats = run_spooled_capture(
+        FakeSource(packets, chunk=5),  # type: ignore[arg-type]
+        got,
+        count=len(packets),
+        tick=lambda s: ticks.append(s.analysed),
+        tick_every=0.05,
+    )
+    assert stats.stopped_by == "count" and stats.packets == stats.analysed == len(packets)
+    assert stats.kernel_received == len(packets) and stats.queue_dropped == 0
+    assert [(f[2], f[3]) for f in got.frames] == [(p[2], p[3]) for p in packets]
+    assert got.frames[0][0] == packets[0][0] + packets[0][1] / 1e9
+    assert ticks and ticks[-1] == len(packets)  # the last frame of the view is drawn, with the end
+
+
+def test_spooled_capture_counts_what_the_spool_cannot_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    packets = [(1700000000, i, FRAME, len(FRAME)) for i in range(50)]
+    record = 16 + len(FRAME)
+    monkeypatch.setattr(spool_mod, "MAX_SPOOL_BYTES", 24 + 20 * record)
+    got = Recorder()
+    stats = run_spooled_capture(FakeSource(packets), got, count=20)  # type: ignore[arg-type]
+    assert stats.packets == 20 and len(got.frames) == 20
+    capped = run_spooled_capture(FakeSource(packets), Recorder(), duration=1.0)  # type: ignore[arg-type]
+    assert capped.packets == 20 and capped.queue_dropped == 30  # counted, never silent
+    block = capture_block(capped, "fake0", 1 << 20)
+    assert block["dropped"] == 30 and block["complete"] is False
+
+
+def test_spooled_capture_keeps_the_frames_before_a_receive_failure() -> None:
+    class Failing(FakeSource):
+        def frames(self, limit: int) -> Iterator[LivePacket]:
+            yield from super().frames(2)
+            raise LiveCaptureError("receive_failed", "capture on x failed: Network is down")
+
+    got = Recorder()
+    stats = run_spooled_capture(Failing([(1, 0, FRAME, len(FRAME))] * 5), got)  # type: ignore[arg-type]
+    assert stats.packets == 2 and len(got.frames) == 2 and stats.stopped_by == "error"
+    assert stats.error == "capture on x failed: Network is down"

@@ -198,8 +198,17 @@ class LiveView:
 
     # -- rendering --
 
-    def render(self, pipe: Pipeline, stats: LiveStats, elapsed: float) -> str:
-        """The whole view as text: header, counters, protocol mix and the four panels."""
+    def render(
+        self,
+        pipe: Pipeline,
+        stats: LiveStats,
+        elapsed: float,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> str:
+        """The whole view as text: header, counters, protocol mix and the four panels. Given a
+        terminal's `width` and `height`, it fits: no line is longer than `width` (cut, never
+        wrapped), the header and counters always show, and the panels shrink, then drop, to fit."""
         last_elapsed, last_packets = self._last
         span = elapsed - last_elapsed
         rate = (pipe.packets - last_packets) / span if span > 0 else 0.0
@@ -208,11 +217,13 @@ class LiveView:
         where = f"{safe(self.interface)} ({self.link_type})"
         if self.filter:
             where += f", filter {safe(self.filter, 60)!r}"
+        behind = max(0, stats.packets - stats.analysed)
         lines = [
             f"pcap-analyzer live: {where}, running {_clock(elapsed)} (Ctrl-C stops and prints the summary)",
-            f"packets {pipe.packets}  bytes {_size(pipe.bytes)}  rate {rate:.1f} pkt/s (average "
-            f"{average:.1f})  flows {len(pipe.flows)}  malformed {sum(pipe.malformed.values())}  "
-            f"kernel drops {stats.kernel_dropped}",
+            f"packets {pipe.packets}  bytes {_size(pipe.bytes)}  rate {rate:.1f} pkt/s (avg "
+            f"{average:.1f})  flows {len(pipe.flows)}  malformed {sum(pipe.malformed.values())}",
+            f"captured {stats.packets}  analysis behind {behind}  kernel drops {stats.kernel_dropped}  "
+            f"queue drops {stats.queue_dropped}",
         ]
         total = pipe.packets or 1
         mix = "  ".join(
@@ -220,15 +231,40 @@ class LiveView:
             for name, n in pipe.protocols.most_common(PROTOCOL_MIX_TOP)
         )
         lines.append(f"protocols  {mix or '-'}")
+        room = None if height is None else height - len(lines) - 1  # the cursor's own last line
+        lines += self._panels(room)
+        if width is not None:
+            lines = [line[:width] for line in lines]
+        return "\n".join(lines) + "\n"
+
+    def _panels(self, room: int | None) -> list[str]:
+        """The panels' lines, in at most `room` lines (None: all of them, LIVE_ROWS rows each).
+
+        A panel takes a blank line, its title, and its table (header, rule, rows) or "(none yet)".
+        With too little room, every panel shows fewer rows (the newest), then panels that do not
+        fit even with one row are dropped from the end, each leaving only its title if that fits."""
+        blocks: list[tuple[str, list[str]]] = []
         for key, (title, headers) in PANELS.items():
             rows = self.panels[key]
-            lines.append("")
-            lines.append(f"{title} ({self.counts[key]})")
+            table = ["  (none yet)"]
             if rows:
-                lines.append(tabulate(list(rows), headers=headers, tablefmt="simple", disable_numparse=True))
-            else:
-                lines.append("  (none yet)")
-        return "\n".join(lines) + "\n"
+                text = tabulate(list(rows), headers=headers, tablefmt="simple", disable_numparse=True)
+                table = text.split("\n")
+            blocks.append((f"{title} ({self.counts[key]})", table))
+        if room is None:
+            return [line for title, table in blocks for line in ("", title, *table)]
+        for shown in range(LIVE_ROWS, 0, -1):  # fewest rows dropped first
+            cut = [(title, table[: 2 + shown] if len(table) > 2 else table) for title, table in blocks]
+            if sum(2 + len(table) for _, table in cut) <= room:
+                return [line for title, table in cut for line in ("", title, *table)]
+        out: list[str] = []
+        for title, table in blocks:  # one row each, as many panels as fit; then titles alone
+            small = table[:3] if len(table) > 2 else table
+            if len(out) + 2 + len(small) <= room:
+                out += ["", title, *small]
+            elif len(out) + 1 <= room:
+                out.append(title)
+        return out
 
 
 class Screen:
