@@ -43,8 +43,10 @@ from click.testing import CliRunner
 from analyzer.capture import live as live_mod
 from analyzer.capture import open_capture
 from analyzer.capture import spool as spool_mod
+from analyzer.capture.cooked import fix_cooked_load
 from analyzer.capture.live import (
     SNAPLEN,
+    Interface,
     LiveCaptureError,
     LivePacket,
     LiveStats,
@@ -61,7 +63,7 @@ from analyzer.cli import main
 from analyzer.dissectors.tls import TlsClientHello
 from analyzer.pipeline import Pipeline
 from analyzer.report.live_view import LIVE_ROWS, PANELS, LiveView, Screen
-from tests.oracle import REPO, SAMPLES, analyze_json
+from tests.oracle import REPO, SAMPLES, analyze_json, tshark_frame_count
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -131,6 +133,7 @@ class FakeSource:
         clock: FakeClock | None = None,
         pause: float = 0,
     ) -> None:
+        self.interface = Interface("fake0", 0, 1, 1, True, "", ())
         self.linktype = 1
         self.snaplen = SNAPLEN
         self.buffer_size = 1 << 20
@@ -806,3 +809,69 @@ def test_spooled_capture_keeps_the_frames_before_a_receive_failure() -> None:
     stats = run_spooled_capture(Failing([(1, 0, FRAME, len(FRAME))] * 5), got)  # type: ignore[arg-type]
     assert stats.packets == 2 and len(got.frames) == 2 and stats.stopped_by == "error"
     assert stats.error == "capture on x failed: Network is down"
+
+
+# -- live -i any (Linux cooked capture) ------------------------------------------------------------
+
+
+def test_cooked_filter_offsets_move_to_the_network_header() -> None:
+    assert fix_cooked_load(16) == 0 and fix_cooked_load(16 + 9) == 9  # IP header fields
+    assert fix_cooked_load(14) == (-0x1000 + 0) & 0xFFFFFFFF  # protocol: SKF_AD_PROTOCOL
+    assert fix_cooked_load(0) == (-0x1000 + 4) & 0xFFFFFFFF  # packet type: SKF_AD_PKTTYPE
+    assert fix_cooked_load(6) is None  # the link-layer address: no kernel equivalent
+
+
+@real_capture
+@needs_libpcap
+def test_live_any_gives_cooked_frames_and_filters_in_the_kernel(lab: Lab, tmp_path: Path) -> None:
+    sample = SAMPLES / "dns.pcap"
+    offline = analyze_json(str(sample))
+    n = offline["capture"]["packets"]
+    written = tmp_path / "any.pcap"
+    run = LiveRun(lab, "live", "-i", "any", "--duration", str(CAPTURE_LIMIT), "--count", str(n),
+                  "--format", "json", "--write", str(written))  # fmt: skip
+    run.wait_for("listening on any, link-type LINUX_SLL")
+    replay(lab, sample)
+    rc, out, err = run.finish()
+    assert rc == 0, err
+    live = json.loads(out)
+    assert live["capture"]["packets"] == n and live["capture"]["link_types"] == {"LINUX_SLL": n}
+    expected = dict(offline["protocols"])
+    expected["sll"] = expected.pop("eth")  # the same frames, behind a cooked header
+    assert live["protocols"] == expected
+    assert untimed(live["dns"]) == untimed(offline["dns"])
+    assert live["capture"]["live"]["interface"] == "any" and live["capture"]["live"]["complete"] is True
+    assert comparable(analyze_json(str(written))) == comparable(live)
+    udp53 = tshark_frame_count(str(sample), "udp.port == 53")
+    run = LiveRun(lab, "live", "-i", "any", "--filter", "udp port 53", "--duration", str(CAPTURE_LIMIT),
+                  "--count", str(udp53), "--format", "json")  # fmt: skip
+    run.wait_for("listening on any")
+    replay(lab, sample)
+    rc, out, err = run.finish()
+    assert rc == 0, err
+    filtered = json.loads(out)
+    assert filtered["capture"]["packets"] == udp53 and "tcp" not in filtered["protocols"]
+    assert filtered["capture"]["live"]["kernel_received"] == udp53  # the kernel ran the fixed filter
+
+
+@real_capture
+def test_a_burst_at_top_speed_is_captured_or_counted(lab: Lab, tmp_path: Path) -> None:
+    """Everything sent is either in the summary or counted as lost (kernel, queue), never silent."""
+    sample = SAMPLES / "mixed.pcap"
+    loops = 40
+    sent = len(pcap_packets(sample)) * loops
+    run = start_capture(lab, "--count", str(sent), "--format", "json")
+    cmd = [IP or "ip", "netns", "exec", lab.ns_a, TCPREPLAY or "tcpreplay", "-q", "--topspeed"]
+    cmd += [f"--intf1={lab.veth_a}", f"--loop={loops}", str(sample)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT, check=False)
+    assert result.returncode == 0, result.stderr
+    time.sleep(1.0)
+    run.proc.send_signal(signal.SIGINT)
+    rc, out, err = run.finish()
+    assert rc == 0, err
+    data = json.loads(out)
+    block = data["capture"]["live"]
+    assert block["captured"] == block["analysed"] == data["capture"]["packets"]
+    assert block["dropped"] == block["kernel_dropped"] + block["queue_dropped"]
+    assert block["complete"] == (block["dropped"] == 0)
+    assert data["capture"]["packets"] + block["dropped"] + block["interface_dropped"] >= sent

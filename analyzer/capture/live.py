@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType, TracebackType
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from analyzer.capture.linktypes import (
     LINKTYPE_ETHERNET,
@@ -178,6 +178,10 @@ class LiveStats:
     """Frames read from the kernel but not kept: the spool between capture and analysis was full."""
     analysed: int = 0
     """Frames the analysis has taken so far (behind `packets` while it catches up)."""
+    interface_dropped: int = 0
+    """The interface's own receive drops during the session (tcpdump's "dropped by interface"):
+    frames lost before any capture could see them, but also frames the stack discarded after the
+    capture saw them (an unknown protocol, say), so they are shown apart, not added to the losses."""
 
 
 def _scapy_quiet() -> Any:
@@ -266,6 +270,30 @@ def _no_such_interface(name: str, interfaces: list[Interface] | None = None) -> 
     return LiveCaptureError(
         "no_such_interface", f"no interface named {name!r} (interfaces: {names or 'none'})"
     )
+
+
+class CaptureSource(Protocol):
+    """What the capture loops need of an open capture (`LiveSource`, or `cooked.CookedSource` for
+    `any`)."""
+
+    interface: Interface
+    linktype: int
+    snaplen: int
+    buffer_size: int
+
+    def wait(self, timeout: float) -> bool: ...
+
+    def frames(self, limit: int) -> Iterator[LivePacket]: ...
+
+    def kernel_stats(self) -> tuple[int, int]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> CaptureSource: ...
+
+    def __exit__(
+        self, etype: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 class LiveSource:
@@ -380,13 +408,17 @@ class LiveSource:
 
 def open_live(
     name: str, bpf: str | None = None, promisc: bool = True, buffer_size: int = RCVBUF_BYTES
-) -> LiveSource:
+) -> CaptureSource:
     """Open a live capture on interface `name` with an optional BPF filter run by the kernel.
 
     Raises LiveCaptureError (one-line message) for an unknown interface, an unsupported link type, a
     filter that does not compile, or missing privileges."""
     if not sys.platform.startswith("linux"):
         raise LiveCaptureError("unsupported_platform", "live capture is supported on Linux only")
+    if name == "any" and not any(i.name == "any" for i in list_interfaces()):
+        from analyzer.capture.cooked import CookedSource
+
+        return CookedSource(bpf, buffer_size)
     iface = find_interface(name)
     if iface.linktype is None:
         raise LiveCaptureError(
@@ -477,6 +509,24 @@ class StopRequest:
         self._previous.clear()
 
 
+SYS_CLASS_NET = "/sys/class/net"
+"""Where Linux shows each interface's counters."""
+
+
+def interface_rx_dropped(name: str) -> int:
+    """The receive drops the kernel counted on interface `name` (all of them for `any`); 0 when
+    unknown."""
+    names = os.listdir(SYS_CLASS_NET) if name == "any" and os.path.isdir(SYS_CLASS_NET) else [name]
+    total = 0
+    for dev in names:
+        try:
+            with open(os.path.join(SYS_CLASS_NET, dev, "statistics", "rx_dropped"), encoding="ascii") as fh:
+                total += int(fh.read().strip() or 0)
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def capture_block(stats: LiveStats, interface: str, buffer_size: int) -> dict[str, Any]:
     """The summary's `capture.live` block: what was captured, and what was lost and where."""
     lost = stats.kernel_dropped + stats.queue_dropped
@@ -488,6 +538,7 @@ def capture_block(stats: LiveStats, interface: str, buffer_size: int) -> dict[st
         "kernel_dropped": stats.kernel_dropped,
         "queue_dropped": stats.queue_dropped,
         "dropped": lost,
+        "interface_dropped": stats.interface_dropped,
         "complete": lost == 0 and stats.stopped_by != "error",
         "buffer_size": buffer_size,
         "stopped_by": stats.stopped_by,
@@ -499,7 +550,7 @@ FrameHandler = Callable[[float, int, bytes, int], None]
 
 
 def run_capture(
-    source: LiveSource,
+    source: CaptureSource,
     handle: FrameHandler,
     *,
     count: int | None = None,
@@ -566,6 +617,7 @@ __all__ = [
     "POLL_INTERVAL",
     "RCVBUF_BYTES",
     "SNAPLEN",
+    "CaptureSource",
     "Interface",
     "LiveCaptureError",
     "LivePacket",
@@ -576,6 +628,7 @@ __all__ = [
     "capture_block",
     "compile_filter",
     "find_interface",
+    "interface_rx_dropped",
     "list_interfaces",
     "open_live",
     "permission_message",

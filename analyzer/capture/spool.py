@@ -39,12 +39,13 @@ from analyzer.capture.live import (
     PCAP_FILE_HEADER,
     PCAP_RECORD_HEADER,
     POLL_INTERVAL,
+    CaptureSource,
     FrameHandler,
     LiveCaptureError,
-    LiveSource,
     LiveStats,
     PcapWriter,
     StopRequest,
+    interface_rx_dropped,
 )
 
 MAX_SPOOL_BYTES = 4 << 30
@@ -80,7 +81,7 @@ class SpoolWriter:
 
     def __init__(
         self,
-        source: LiveSource,
+        source: CaptureSource,
         writer: PcapWriter,
         *,
         count: int | None,
@@ -242,7 +243,7 @@ class SpoolReader:
 
 
 def run_spooled_capture(
-    source: LiveSource,
+    source: CaptureSource,
     handle: FrameHandler,
     *,
     count: int | None = None,
@@ -256,6 +257,7 @@ def run_spooled_capture(
     """Capture in a process into a spool, analyse behind it; return when both are done. The spool is
     `writer`'s file (--write, left open for the caller to close) or a temporary file."""
     stats = LiveStats()
+    rx_dropped = interface_rx_dropped(source.interface.name)
     tmpdir = None
     spool = writer
     if spool is None:
@@ -277,6 +279,7 @@ def run_spooled_capture(
             capture.stop()
             capture.join()
             capture.update(stats)
+            stats.interface_dropped = max(0, interface_rx_dropped(source.interface.name) - rx_dropped)
             reader.close()
     finally:
         if tmpdir is not None:
