@@ -164,7 +164,7 @@ def test_mpls_too_many_labels_and_truncated() -> None:
 def test_mpls_ethernet_pseudowire() -> None:
     inner = eth(0x0800, v4_tcp())
     p = dec(1, eth(0x8847, mpls_stack([16]) + b"\x00\x00\x00\x00" + inner))
-    assert p.layers == ["eth", "mpls", "eth", "ipv4", "tcp"]
+    assert p.layers == ["eth", "mpls", "pwethheuristic", "pwethcw", "eth", "ipv4", "tcp"]
     assert_v4_tcp(p)
 
 
