@@ -695,7 +695,7 @@ def test_ipv4_fragment_flood_evicts_oldest() -> None:
 
 
 def test_fragment_bytes_bound_holds_for_growing_datagrams(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(decode, "MAX_FRAGMENT_BYTES", 1000)
+    monkeypatch.setattr(decode.fragments, "MAX_FRAGMENT_BYTES", 1000)
     r = FragmentReassembler()
     for ident in range(20):  # twenty datagrams start small ...
         r.add((ident,), 1.0, b"H" * 20, 0, True, b"a" * 8)
