@@ -34,6 +34,7 @@ import struct
 from collections.abc import Callable
 from typing import Literal
 
+from analyzer.capture.linktypes import LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_PPI
 from analyzer.decode import llc, tunnels, wifi
 from analyzer.decode.fragments import FragmentReassembler
 from analyzer.decode.packet import (
@@ -94,9 +95,9 @@ class Decoder:
             276: self._sll2,
             9: self._ppp,
             50: self._ppp,
-            105: self._wlan_frame,
-            127: self._radiotap,
-            192: self._ppi,
+            LINKTYPE_IEEE802_11: self._wlan_frame,
+            LINKTYPE_IEEE802_11_RADIOTAP: self._radiotap,
+            LINKTYPE_PPI: self._ppi,
         }
         self._ethertypes: dict[int, Step] = {
             ETHERTYPE_IPV4: self._ipv4,
@@ -483,7 +484,7 @@ class Decoder:
         pkt.layers.append("ppi")
         hlen, dlt, fcs = wifi.ppi(data, off)
         body = _without_fcs(data, off + hlen, fcs)
-        if dlt == 105:
+        if dlt == LINKTYPE_IEEE802_11:
             pkt.layers.append("wlan_radio")
             self._wlan(pkt, body, off + hlen, depth, False)
         elif dlt == 1:
