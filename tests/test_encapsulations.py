@@ -487,6 +487,7 @@ def test_fuzz_header_parsers_raise_only_malformed(data: bytes, off: int) -> None
         lambda: tunnels.gtp_u(data, off),
         lambda: tunnels.nsh(data, off),
         lambda: tunnels.erspan(data, off, True, True),
+        lambda: tunnels.erspan(data, off, False, True),
         lambda: wifi.radiotap(data, off),
         lambda: wifi.ppi(data, off),
         lambda: wifi.wlan(data, off),

@@ -126,6 +126,8 @@ class Decoder:
             tunnels.GENEVE_PORT: self._geneve,
             tunnels.GTPU_PORT: self._gtp_u,
             tunnels.GTPC_PORT: self._gtp_c,
+            tunnels.MPLS_UDP_PORT: self._mpls_udp,
+            tunnels.IPSEC_NAT_T_PORT: self._esp_udp,
         }
         self._inner: dict[int, Step] = {
             tunnels.INNER_ETHERNET: self._ethernet,
@@ -175,6 +177,21 @@ class Decoder:
             pkt.layers.append(name)
 
         return step
+
+    def _protocol(self, pkt: Packet, data: bytes, off: int, ethertype: int, depth: int) -> None:
+        """An EtherType where no 802.3 length can stand (GRE, Geneve, SNAP): the table only."""
+        step = self._ethertypes.get(ethertype)
+        if step is not None:
+            step(pkt, data, off, depth)
+
+    def _sll_protocol(self, pkt: Packet, data: bytes, off: int, protocol: int, depth: int) -> None:
+        """Linux cooked capture protocol: an EtherType, or 0x0004 (802.2 LLC) / 0x0001 (raw IPX)."""
+        if protocol == SLL_LLC:
+            self._ieee8023(pkt, data, off, len(data), depth)
+        elif protocol == SLL_NOVELL_RAW:
+            self._ipx(pkt, data, off, depth)
+        else:
+            self._protocol(pkt, data, off, protocol, depth)
 
     def _ethertype(self, pkt: Packet, data: bytes, off: int, ethertype: int, depth: int) -> None:
         step = self._ethertypes.get(ethertype)
@@ -297,7 +314,7 @@ class Decoder:
             raise Malformed("sll.truncated")
         addr_len = _U16.unpack_from(data, off + 4)[0]
         pkt.l2_src = data[off + 6 : off + 6 + min(addr_len, 8)]
-        self._ethertype(pkt, data, off + 16, _U16.unpack_from(data, off + 14)[0], depth)
+        self._sll_protocol(pkt, data, off + 16, _U16.unpack_from(data, off + 14)[0], depth)
 
     def _sll2(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
         pkt.layers.append("sll")
@@ -305,7 +322,7 @@ class Decoder:
             raise Malformed("sll2.truncated")
         addr_len = data[off + 11]
         pkt.l2_src = data[off + 12 : off + 12 + min(addr_len, 8)]
-        self._ethertype(pkt, data, off + 20, _U16.unpack_from(data, off)[0], depth)
+        self._sll_protocol(pkt, data, off + 20, _U16.unpack_from(data, off)[0], depth)
 
     # -- IP --
 
@@ -435,12 +452,18 @@ class Decoder:
             return
         if proto == tunnels.ETHERTYPE_ERSPAN_II or proto == tunnels.ETHERTYPE_ERSPAN_III:
             pkt.layers.append("erspan")
-            start = tunnels.erspan(
+            inner, start = tunnels.erspan(
                 data, off + hlen, proto == tunnels.ETHERTYPE_ERSPAN_III, bool(flags & 0x1000)
             )
-            self._ethernet(pkt, data, start, depth + 1)
+            step = self._inner.get(inner)
+            if step is not None and len(data) > start:
+                step(pkt, data, start, depth + 1)
             return
-        self._ethertype(pkt, data, off + hlen, proto, depth + 1)
+        if proto == GRE_WCCP:  # WCCP redirect: IPv4, after a 4-byte redirect header unless one is absent
+            start = off + hlen if len(data) > off + hlen and data[off + hlen] >> 4 == 4 else off + hlen + 4
+            self._raw(pkt, data, start, depth + 1)
+            return
+        self._protocol(pkt, data, off + hlen, proto, depth + 1)
 
     # -- 802.3 / LLC, NetBIOS Frames, IPX --
 
@@ -453,7 +476,7 @@ class Decoder:
         pkt.layers.append("llc")
         dsap, start, info = llc.llc(body, off, len(body))
         if dsap == llc.SAP_SNAP:
-            self._ethertype(pkt, body, start + 5, llc.snap_ethertype(body, start, len(body)), depth)
+            self._protocol(pkt, body, start + 5, llc.snap_ethertype(body, start, len(body)), depth)
         elif dsap == llc.SAP_NETBIOS:
             if info:
                 pkt.layers.append("netbios")
@@ -534,11 +557,13 @@ class Decoder:
         ethertype: int,
         depth: int,
     ) -> None:
-        """Enter a UDP tunnel whose header parsed: record it, then decode what it carries."""
-        pkt.layers.append(layer)
+        """Enter a UDP tunnel whose header parsed: record it, then decode what it carries. `layer` is
+        tshark's name for the header ("" for VXLAN-GPE, which tshark's protocol list leaves out)."""
+        if layer:
+            pkt.layers.append(layer)
         if inner == tunnels.INNER_ETHERTYPE:
             _enter(pkt, kind, depth)
-            self._ethertype(pkt, data, start, ethertype, depth + 1)
+            self._protocol(pkt, data, start, ethertype, depth + 1)
             return
         step = self._inner.get(inner)
         if step is not None and len(data) > start:
@@ -565,7 +590,7 @@ class Decoder:
                 return
             pkt.layers.append("vxlan")
             raise
-        self._udp_tunnel(pkt, body, "vxlan", "VXLAN", inner, start, 0, depth)
+        self._udp_tunnel(pkt, body, "", "VXLAN", inner, start, 0, depth)
 
     def _geneve(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
         body = data[:end] if end < len(data) else data
@@ -588,6 +613,21 @@ class Decoder:
             pkt.layers.append("gtp")
             raise
         self._udp_tunnel(pkt, body, "gtp", "GTPv1", inner, start, 0, depth)
+
+    def _mpls_udp(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        """MPLS in UDP (RFC 7510): a label stack, then IP or a pseudowire."""
+        if guessed or end - off < 4:
+            return
+        _enter(pkt, "MPLS", depth)
+        self._mpls(pkt, data[:end] if end < len(data) else data, off, depth + 1)
+
+    def _esp_udp(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        """UDP-encapsulated ESP (RFC 3948, NAT traversal): counted as esp; a zero "non-ESP marker" is
+        IKE and a single 0xFF byte a NAT keepalive. The datagram stays plain UDP (it is encrypted)."""
+        if guessed or end - off < 8 or data[off : off + 4] == b"\x00\x00\x00\x00":
+            return
+        pkt.layers.append("udpencap")
+        pkt.layers.append("esp")
 
     def _gtp_c(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
         """GTP-C signalling: named (gtp or gtpv2, as tshark), the datagram stays plain UDP."""
@@ -675,6 +715,10 @@ def _enter(pkt: Packet, kind: str, depth: int) -> None:
     pkt.proto = -1
 
 
+SLL_LLC, SLL_NOVELL_RAW = 0x0004, 0x0001
+"""Linux cooked capture protocol values that are not EtherTypes: 802.2 LLC and Novell raw IPX."""
+GRE_WCCP = 0x883E
+"""GRE protocol of Web Cache Communication Protocol redirection (IPv4 inside)."""
 PSEUDOWIRE_ETHERTYPES = frozenset({0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x8847, 0x8848, 0x8864})
 """EtherTypes that make an Ethernet header inside an MPLS pseudowire plausible (tshark checks the MAC
 vendors and the EtherType; the EtherType alone tells the control-word case apart in practice)."""

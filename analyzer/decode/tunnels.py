@@ -34,7 +34,11 @@ GTPU_PORT = 2152
 """GTP-U, GPRS Tunnelling Protocol user plane (3GPP TS 29.281)."""
 GTPC_PORT = 2123
 """GTP-C, the control plane: counted as gtp (v1) or gtpv2, never decapsulated."""
-UDP_TUNNEL_PORTS = frozenset({VXLAN_PORT, VXLAN_GPE_PORT, GENEVE_PORT, GTPU_PORT})
+MPLS_UDP_PORT = 6635
+"""MPLS in UDP (RFC 7510)."""
+IPSEC_NAT_T_PORT = 4500
+"""IKE and UDP-encapsulated ESP behind NAT (RFC 3948)."""
+UDP_TUNNEL_PORTS = frozenset({VXLAN_PORT, VXLAN_GPE_PORT, GENEVE_PORT, GTPU_PORT, MPLS_UDP_PORT})
 """UDP ports whose datagrams carry another packet (Teredo aside, which has its own check)."""
 
 MAX_GTP_EXTENSIONS = 8
@@ -122,16 +126,21 @@ def gtp_c_name(data: bytes, off: int) -> str:
     return "gtpv2" if len(data) > off and data[off] >> 5 == 2 else "gtp"
 
 
-def erspan(data: bytes, off: int, version3: bool, gre_sequenced: bool) -> int:
-    """ERSPAN: type III (12 bytes, 8 more with the O bit), type II (8 bytes), or type I (a GRE
-    header without sequence number and no ERSPAN header); returns where the Ethernet frame starts."""
+ERSPAN3_FRAME_TYPES = {0: INNER_ETHERNET, 2: INNER_IP}
+"""ERSPAN type III frame type (FT) -> inner kind: 0 Ethernet, 2 IP; others are not decoded."""
+
+
+def erspan(data: bytes, off: int, version3: bool, gre_sequenced: bool) -> tuple[int, int]:
+    """ERSPAN: type III (12 bytes, 8 more with the O bit; its FT field names the frame type), type II
+    (8 bytes), or type I (a GRE header without sequence number, no ERSPAN header)."""
     if version3:
         _need(data, off + 12, "erspan")
-        return off + 12 + (8 if data[off + 11] & 0x01 else 0)
+        kind = ERSPAN3_FRAME_TYPES.get((data[off + 10] >> 2) & 0x1F, INNER_NONE)
+        return kind, off + 12 + (8 if data[off + 11] & 0x01 else 0)
     if not gre_sequenced:
-        return off  # type I
+        return INNER_ETHERNET, off  # type I
     _need(data, off + 8, "erspan")
-    return off + 8
+    return INNER_ETHERNET, off + 8
 
 
 def nsh(data: bytes, off: int) -> tuple[int, int]:

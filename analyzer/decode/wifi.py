@@ -38,9 +38,7 @@ def radiotap(data: bytes, off: int) -> tuple[int, int]:
     (bit 0, 8 bytes aligned to 8) and after every extended presence bitmap."""
     if len(data) < off + 8:
         raise Malformed("radiotap.truncated", f"{len(data) - off} bytes")
-    if data[off] != 0:
-        raise Malformed("radiotap.bad_version", str(data[off]))
-    length = data[off + 2] | (data[off + 3] << 8)
+    length = data[off + 2] | (data[off + 3] << 8)  # the version byte is not checked: tshark reads on
     if length < 8 or len(data) < off + length:
         raise Malformed("radiotap.bad_length", str(length))
     present = int.from_bytes(data[off + 4 : off + 8], "little")
