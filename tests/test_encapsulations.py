@@ -193,6 +193,25 @@ def test_mpls_pseudowire_without_control_word() -> None:
     assert p.layers == ["eth", "mpls"]
 
 
+def test_erspan3_frame_type_mpls_in_udp_esp_in_udp_and_gre_keepalive() -> None:
+    base = Ether(src=MAC_A, dst=MAC_B) / IP(src="192.0.2.1", dst="192.0.2.2")
+    ers3_ip = bytes(10) + bytes([2 << 2, 0])  # FT = 2: an IP packet follows, no Ethernet
+    p = dec(bytes(base / GRE(seqnum_present=1, proto=0x22EB) / Raw(ers3_ip + bytes(dns_query()))))
+    assert p.layers[-3:] == ["erspan", "ipv4", "udp"] and p.dport == 53
+    label = struct.pack("!I", (16 << 12) | 0x100 | 64)
+    p = dec(bytes(outer(6635) / Raw(label + bytes(dns_query()))))
+    assert p.layers[3:] == ["mpls", "ipv4", "udp"] and p.tunnels[0].kind == "MPLS"
+    p = dec(bytes(outer(4500) / Raw(b"\x00\x00\x10\x01" + bytes(24))))
+    assert p.layers[3:] == ["udpencap", "esp"] and p.dport == 4500  # stays a UDP flow
+    assert dec(bytes(outer(4500) / Raw(bytes(28)))).layers[3:] == []  # IKE behind the non-ESP marker
+    assert dec(bytes(base / GRE(proto=0))).layers == ["eth", "ipv4", "gre"]  # keepalive: no 802.3 length
+
+
+def test_linux_cooked_llc_protocol() -> None:
+    sll = struct.pack("!HHH8sH", 0, 1, 6, bytes(8), 0x0004)
+    assert dec(sll + b"\xf0\xf0\x7f", 113).layers == ["sll", "llc"]
+
+
 # --- 802.11 -------------------------------------------------------------------------------------------
 
 STA, AP, GW = bytes.fromhex("000c29000101"), bytes.fromhex("001b21000102"), bytes.fromhex("00005e000103")
