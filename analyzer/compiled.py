@@ -13,7 +13,13 @@ from importlib.machinery import EXTENSION_SUFFIXES
 HOT_MODULES = (
     # reading, decoding, flows, reassembly, the loop and its output
     "analyzer.capture.reader",
-    "analyzer.decode",
+    "analyzer.decode.core",
+    "analyzer.decode.fragments",
+    "analyzer.decode.llc",
+    "analyzer.decode.packet",
+    "analyzer.decode.quoted",
+    "analyzer.decode.tunnels",
+    "analyzer.decode.wifi",
     "analyzer.flows",
     "analyzer.tcp",
     "analyzer.classify",

@@ -114,6 +114,7 @@ class Flow:
         "resp_port",
         "service",
         "service_how",
+        "tunnel_parents",
         "uid",
     )
 
@@ -157,6 +158,8 @@ class Flow:
         self.parent_uid: str | None = None
         self.missed_bytes = 0
         """Bytes missing from the reassembled streams, once they were flushed (Zeek's missed_bytes)."""
+        self.tunnel_parents: tuple[str, ...] = ()
+        """uids of the tunnels this flow was carried in (Zeek's conn.log tunnel_parents)."""
 
     @property
     def orig_h(self) -> str:

@@ -33,6 +33,7 @@ from analyzer.capture import linktype_name, open_capture
 from analyzer.capture.reader import RawRecord
 from analyzer.classify import classify, port_service
 from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet, ip_text
+from analyzer.decode.tunnels import UDP_TUNNEL_PORTS
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
 from analyzer.flows import FAST_LAYERS, FastPath, Flow, FlowTable, plain_ipv4_proto
@@ -40,6 +41,7 @@ from analyzer.summary import CoreCounts, Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.conn import ConnRecord
+from analyzer.trackers.tunnels import tunnel_flows, tunnel_uid
 
 MAX_WEIRDS = 1000
 """Malformed/weird entries kept with their details (all are counted by reason regardless)."""
@@ -64,11 +66,19 @@ def _is_plain_ipv4_end_host(data: bytes, at: int, end: int) -> bool:
     Tunnels and fragments are always decoded."""
     proto = plain_ipv4_proto(data, at, end)
     if proto == 17:
-        return end - at >= 42 and data[at + 34 : at + 36] != _TEREDO and data[at + 36 : at + 38] != _TEREDO
+        return (
+            end - at >= 42
+            and data[at + 34 : at + 36] != _TEREDO
+            and data[at + 36 : at + 38] != _TEREDO
+            and data[at + 34 : at + 36] not in _UDP_TUNNEL_PORTS
+            and data[at + 36 : at + 38] not in _UDP_TUNNEL_PORTS
+        )
     return proto == 6 or proto == 1
 
 
 _TEREDO = TEREDO_PORT.to_bytes(2, "big")
+_UDP_TUNNEL_PORTS = frozenset(p.to_bytes(2, "big") for p in UDP_TUNNEL_PORTS)
+"""Ports of UDP tunnels (VXLAN, Geneve, GTP-U): a worker must decode them, the inner addresses decide."""
 
 
 def _owner(a: bytes, b: bytes, parts: int) -> int:
@@ -275,6 +285,8 @@ class Pipeline:
             self._weird(ts, None, pkt.malformed, "")
         proto = pkt.proto
         if pkt.payload_end == 0 or proto not in (TCP, UDP, ICMP, ICMPV6):
+            if pkt.carrier:  # SMB over NetBIOS Frames or IPX: no IP, no flow
+                self._carried(pkt)
             return  # no transport header decoded
         if self.flows.due(ts):
             self._expire(ts)
@@ -319,7 +331,26 @@ class Pipeline:
             return k == 0
         return _owner(pkt.src_ip, pkt.dst_ip, n) == k
 
+    def _carried(self, pkt: Packet) -> None:
+        """A frame whose payload travels without IP (SMB over NetBIOS Frames or IPX)."""
+        parser = registry.CARRIER_PARSERS.get(pkt.carrier)
+        if parser is None:
+            return
+        try:
+            events = parser(pkt.payload, pkt)
+        except Malformed as exc:
+            self._weird(pkt.ts, None, exc.reason, exc.detail)
+            return
+        self._route(events)
+
+    def _tunnelled(self, flow: Flow, pkt: Packet) -> None:
+        """A new flow seen inside tunnels: record its tunnel parents (Zeek's tunnel.log)."""
+        flow.tunnel_parents = tuple(tunnel_uid(h) for h in pkt.tunnels)
+        self._route(list(tunnel_flows(pkt.ts, pkt.tunnels, flow.uid)))
+
     def _new_flow(self, flow: Flow, pkt: Packet) -> None:
+        if pkt.tunnels:
+            self._tunnelled(flow, pkt)
         if flow.proto == UDP:
             svc = registry.UDP_SERVICES.get(flow.resp_port) or registry.UDP_SERVICES.get(flow.orig_port)
             if svc:
@@ -437,6 +468,7 @@ class Pipeline:
                     resp_pkts=flow.resp_pkts,
                     resp_ip_bytes=flow.resp_ip_bytes,
                     parent_uid=flow.parent_uid,
+                    tunnel_parents=flow.tunnel_parents,
                 )
             ]
         )

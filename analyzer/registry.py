@@ -13,6 +13,7 @@ from analyzer.decode import ICMP, ICMPV6
 from analyzer.dissectors import dhcp as dhcp_dissector
 from analyzer.dissectors import dns as dns_dissector
 from analyzer.dissectors import ftp as ftp_dissector
+from analyzer.dissectors import netbeui as netbeui_dissector
 from analyzer.dissectors import smb as smb_dissector
 from analyzer.dissectors.base import DatagramParser, StreamDissectorFactory
 from analyzer.dissectors.dhcp import DhcpMessage, Dhcpv6Message
@@ -35,6 +36,7 @@ from analyzer.trackers.ndp import NdpTracker
 from analyzer.trackers.services import ServicesTracker
 from analyzer.trackers.smb import SmbTracker
 from analyzer.trackers.tls import TlsTracker
+from analyzer.trackers.tunnels import TunnelTracker
 
 UDP_SERVICES: dict[int, str] = {
     53: "dns",
@@ -84,6 +86,12 @@ ICMP_PARSERS: dict[int, DatagramParser] = {
 }
 """IP protocol (ICMP, ICMPv6) -> datagram parser of the whole ICMP message."""
 
+CARRIER_PARSERS: dict[str, DatagramParser] = {
+    "nbf": netbeui_dissector.parse_carried,
+    "ipx": netbeui_dissector.parse_carried,
+}
+"""Non-IP carrier marked by the decoder (NetBIOS Frames, IPX) -> parser of the SMB it carries."""
+
 STREAM_DISSECTORS: dict[str, StreamDissectorFactory] = {
     "dns": dns_dissector.DnsTcpDissector,
     "tls": TlsDissector,
@@ -113,11 +121,13 @@ TRACKERS: list[type] = [
     MailTracker,
     FtpTracker,
     SmbTracker,
+    TunnelTracker,
     ServicesTracker,
 ]
 """Every tracker the pipeline builds; each declares the event types it consumes."""
 
 __all__ = [
+    "CARRIER_PARSERS",
     "DATAGRAM_PARSERS",
     "ICMP",
     "ICMPV6",

@@ -41,7 +41,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III
+from scapy.contrib.geneve import GENEVE, GeneveOptions
+from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
+from scapy.contrib.mpls import MPLS
+from scapy.contrib.nsh import NSH
+from scapy.layers.dns import DNS, DNSQR, DNSRR
+from scapy.layers.dot11 import Dot11, Dot11Beacon, Dot11Elt, Dot11QoS, RadioTap
+from scapy.layers.inet import IP, TCP, UDP, fragment
 from scapy.layers.inet6 import (
     ICMPv6DestUnreach,
     ICMPv6EchoReply,
@@ -61,7 +68,8 @@ from scapy.layers.inet6 import (
     ICMPv6TimeExceeded,
     IPv6,
 )
-from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
+from scapy.layers.l2 import ARP, GRE, LLC, SNAP, Dot1AD, Dot1Q, Ether
+from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet, Raw
 
 # ---------------------------------------------------------------------------------------------------
@@ -2622,6 +2630,7 @@ def build_all() -> dict[str, bytes]:
     merged.sort(key=lambda frame: frame[0])
     files["mixed.pcap"] = pcap_bytes(merged)
     files["mixed.pcapng"] = pcapng_bytes(merged)
+    files.update((name, build()) for name, build in STANDALONE_FILES.items())
     return files
 
 
@@ -2637,6 +2646,268 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, data in build_all().items():
         (out / name).write_bytes(data)
     return 0
+
+
+# --- tunnels.pcap and wifi.pcapng: encapsulations (issue 16) ---------------------------------------
+
+TUNNEL_AREA = 20
+"""Time window index of tunnels.pcap (after the areas and the extras of mixed.*)."""
+WIFI_AREA = 21
+"""Time window index of wifi.pcapng."""
+PW_MAC_A, PW_MAC_B = "00:0c:29:00:53:01", "00:1b:21:00:53:02"
+"""Inner MACs with registered vendor prefixes: tshark only takes an MPLS payload for an Ethernet
+pseudowire when both MAC vendors are known."""
+
+
+def _inner_dns(ident: int, name: str, client: str, server: str, answer: str | None) -> Packet:
+    """An inner IPv4 DNS query (answer None) or its response."""
+    query = DNS(id=ident, rd=1, qd=DNSQR(qname=name))
+    if answer is None:
+        return IP(src=client, dst=server, id=ident) / UDP(sport=40000 + ident, dport=53) / query
+    reply = DNS(id=ident, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, rdata=answer))
+    return IP(src=server, dst=client, id=ident + 1) / UDP(sport=53, dport=40000 + ident) / reply
+
+
+def _inner_eth(inner: Packet, reply: bool = False) -> Packet:
+    src, dst = (PW_MAC_B, PW_MAC_A) if reply else (PW_MAC_A, PW_MAC_B)
+    return Ether(src=src, dst=dst) / inner
+
+
+def _outer(src: str, dst: str, ident: int) -> Packet:
+    return Ether(src=ROUTER_MAC, dst=ROUTER2.mac) / IP(src=src, dst=dst, id=ident, ttl=64)
+
+
+def _dns_pair(ident: int, name: str) -> tuple[Packet, Packet]:
+    return (
+        _inner_dns(ident, name, "198.51.100.110", "198.51.100.153", None),
+        _inner_dns(ident, name, "198.51.100.110", "198.51.100.153", "198.51.100.180"),
+    )
+
+
+def _http_over_vxlan() -> list[Packet]:
+    """A whole HTTP/1.1 exchange (handshake, GET, 200, FIN) between two inner hosts over VXLAN."""
+    client, server = ("203.0.113.110", 41000), ("203.0.113.180", 80)
+    request = b"GET /tunnel HTTP/1.1\r\nHost: inner.example\r\nUser-Agent: sample\r\n\r\n"
+    body = b"inside a tunnel\n"
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % len(body) + body
+    c_isn, s_isn = 1000, 5000
+    steps: list[tuple[bool, str, int, int, bytes]] = [
+        (True, "S", c_isn, 0, b""),
+        (False, "SA", s_isn, c_isn + 1, b""),
+        (True, "A", c_isn + 1, s_isn + 1, b""),
+        (True, "PA", c_isn + 1, s_isn + 1, request),
+        (False, "PA", s_isn + 1, c_isn + 1 + len(request), response),
+        (True, "FA", c_isn + 1 + len(request), s_isn + 1 + len(response), b""),
+        (False, "FA", s_isn + 1 + len(response), c_isn + 2 + len(request), b""),
+        (True, "A", c_isn + 2 + len(request), s_isn + 2 + len(response), b""),
+    ]
+    frames = []
+    for i, (from_client, flags, seq, ack, data) in enumerate(steps):
+        (sip, sport), (dip, dport) = (client, server) if from_client else (server, client)
+        inner = IP(src=sip, dst=dip, id=100 + i) / TCP(
+            sport=sport, dport=dport, flags=flags, seq=seq, ack=ack
+        )
+        inner = inner / Raw(data) if data else inner
+        outer_src, outer_dst = (
+            ("198.51.100.1", "198.51.100.2") if from_client else ("198.51.100.2", "198.51.100.1")
+        )
+        frames.append(
+            _outer(outer_src, outer_dst, 200 + i)
+            / UDP(sport=50000 + i, dport=4789)
+            / VXLAN(vni=4242)
+            / _inner_eth(inner, not from_client)
+        )
+    return frames
+
+
+def build_tunnels() -> bytes:
+    """tunnels.pcap: DNS inside each encapsulation tshark decapsulates, HTTP inside VXLAN, a GTP-U
+    packet IPv4-fragmented on the outside, GTP-C and ESP counted."""
+    cap = Capture(ts_s(TUNNEL_AREA))
+    q, r = _dns_pair(1, "vxlan.example")
+    cap.emit(
+        _outer("198.51.100.1", "198.51.100.2", 1)
+        / UDP(sport=50001, dport=4789)
+        / VXLAN(vni=7)
+        / _inner_eth(q)
+    )
+    cap.emit(
+        _outer("198.51.100.2", "198.51.100.1", 2)
+        / UDP(sport=50001, dport=4789)
+        / VXLAN(vni=7)
+        / _inner_eth(r, True),
+        TURN_GAP_US,
+    )
+    for frame in _http_over_vxlan():
+        cap.emit(frame, TURN_GAP_US)
+    q, r = _dns_pair(2, "geneve.example")
+    option = GeneveOptions(classid=0x0102, type=0x80, data=b"\x00\x00\x00\x01")
+    for i, (inner, reply) in enumerate(((q, False), (r, True))):
+        cap.emit(
+            _outer("198.51.100.3", "198.51.100.4", 10 + i)
+            / UDP(sport=47101, dport=6081)
+            / GENEVE(vni=4242, proto=0x6558, options=[option])
+            / _inner_eth(inner, reply),
+            TURN_GAP_US,
+        )
+    q, r = _dns_pair(3, "gtp.example")
+    for i, inner in enumerate((q, r)):
+        gtp = GTP_U_Header(teid=0x1000 + i, E=1, next_ex=0x85) / GTPPDUSessionContainer(type=i, QFI=9)
+        cap.emit(
+            _outer("203.0.113.1", "203.0.113.2", 20 + i) / UDP(sport=2152, dport=2152) / gtp / inner,
+            TURN_GAP_US,
+        )
+    big = _inner_dns(4, "big.gtp.example", "198.51.100.110", "198.51.100.153", "198.51.100.181")
+    big = big / Raw(b"\x00" * 1400)  # padding after the DNS message makes the outer packet fragment
+    outer = IP(src="203.0.113.2", dst="203.0.113.1", id=30, ttl=64) / UDP(sport=2152, dport=2152)
+    for piece in fragment(outer / GTP_U_Header(teid=0x2000) / big, fragsize=1000):
+        cap.emit(Ether(src=ROUTER_MAC, dst=ROUTER2.mac) / piece, TURN_GAP_US)
+    gtpc = bytes.fromhex("320100040000000000010000")  # GTPv1-C Echo Request, sequence 1
+    cap.emit(_outer("203.0.113.1", "203.0.113.2", 31) / UDP(sport=2123, dport=2123) / Raw(gtpc), TURN_GAP_US)
+    q, r = _dns_pair(5, "teb.example")
+    for i, (inner, reply) in enumerate(((q, False), (r, True))):
+        gre = GRE(key_present=1, key=0x2000000 + i, proto=0x6558)
+        cap.emit(_outer("192.0.2.61", "192.0.2.62", 40 + i) / gre / _inner_eth(inner, reply), TURN_GAP_US)
+    q, r = _dns_pair(6, "erspan2.example")
+    for i, (inner, reply) in enumerate(((q, False), (r, True))):
+        gre = GRE(seqnum_present=1, seqence_number=i, proto=0x88BE)
+        cap.emit(
+            _outer("192.0.2.63", "192.0.2.64", 50 + i)
+            / gre
+            / ERSPAN_II(session_id=5)
+            / _inner_eth(inner, reply),
+            TURN_GAP_US,
+        )
+    q, r = _dns_pair(7, "erspan3.example")
+    for i, (inner, reply) in enumerate(((q, False), (r, True))):
+        gre = GRE(seqnum_present=1, seqence_number=i, proto=0x22EB)
+        cap.emit(
+            _outer("192.0.2.63", "192.0.2.64", 60 + i)
+            / gre
+            / ERSPAN_III(session_id=6)
+            / _inner_eth(inner, reply),
+            TURN_GAP_US,
+        )
+    q, r = _dns_pair(8, "nsh.example")
+    for i, inner in enumerate((q, r)):
+        nsh = NSH(mdtype=2, nextproto=1, spi=42, si=255 - i)
+        cap.emit(Ether(src=ROUTER_MAC, dst=ROUTER2.mac, type=0x894F) / nsh / inner, TURN_GAP_US)
+    q, r = _dns_pair(9, "pwcw.example")
+    for i, (inner, reply) in enumerate(((q, False), (r, True))):
+        pw = MPLS(label=100 + i, s=1, ttl=64) / Raw(b"\x00\x00\x00" + bytes([i])) / _inner_eth(inner, reply)
+        cap.emit(Ether(src=ROUTER_MAC, dst=ROUTER2.mac) / pw, TURN_GAP_US)
+    q, r = _dns_pair(10, "pwnocw.example")
+    for i, (inner, reply) in enumerate(((q, False), (r, True))):
+        pw = MPLS(label=200, s=0, ttl=64) / MPLS(label=300 + i, s=1, ttl=64) / _inner_eth(inner, reply)
+        cap.emit(Ether(src=ROUTER_MAC, dst=ROUTER2.mac) / pw, TURN_GAP_US)
+    esp = IP(src="192.0.2.71", dst="192.0.2.72", proto=50, id=70) / Raw(
+        b"\x00\x00\x10\x01" + b"\x00\x00\x00\x01" + blob("esp", 48)
+    )
+    cap.emit(Ether(src=ROUTER_MAC, dst=ROUTER2.mac) / esp, TURN_GAP_US)
+    return pcap_bytes(cap.frames)
+
+
+def _radiotap(fcs: bool) -> Packet:
+    """radiotap with TSFT (8-byte aligned), Flags, Rate and Channel."""
+    return RadioTap(
+        present="TSFT+Flags+Rate+Channel",
+        mac_timestamp=1,
+        Flags="FCS" if fcs else 0,
+        Rate=2,
+        ChannelFrequency=2437,
+        ChannelFlags="CCK+2GHz",
+    )
+
+
+def _wlan_data(
+    to_ds: bool, qos: bool, htc: bool = False, protected: bool = False, four: bool = False
+) -> Packet:
+    ds = 0x03 if four else (0x01 if to_ds else 0x02)
+    flags = ds | (0x40 if protected else 0) | (0x80 if htc else 0)
+    sta, ap, gw = "00:0c:29:00:11:01", "00:1b:21:00:11:02", "00:00:5e:00:11:03"
+    if four:
+        addrs = {"addr1": ap, "addr2": sta, "addr3": gw, "addr4": sta}
+    elif to_ds:
+        addrs = {"addr1": ap, "addr2": sta, "addr3": gw}
+    else:
+        addrs = {"addr1": sta, "addr2": ap, "addr3": gw}
+    hdr = Dot11(type=2, subtype=8 if qos else 0, FCfield=flags, **addrs)
+    if qos:
+        hdr = hdr / Dot11QoS(TID=0)
+        if htc:
+            hdr = hdr / Raw(b"\x00\x00\x00\x00")  # HT Control
+    return hdr
+
+
+def _snap(inner: Packet) -> Packet:
+    return LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=0x0800) / inner
+
+
+def _with_fcs(frame: bytes) -> bytes:
+    return frame + struct.pack("<I", zlib.crc32(frame) & 0xFFFFFFFF)
+
+
+def _ppi_header(fcs: bool) -> bytes:
+    """PPI with one 802.11-Common field (TSF, flags with the FCS bit, rate, channel, ...)."""
+    common = struct.pack("<QHHHHbb", 1, 0x0001 if fcs else 0, 4, 2437, 0x00A0, -40, -90)
+    field = struct.pack("<HH", 2, len(common)) + common
+    return struct.pack("<BBHI", 0, 0, 8 + len(field), 105) + field
+
+
+def build_wifi() -> bytes:
+    """wifi.pcapng: radiotap (with FCS), PPI and plain 802.11 interfaces; DNS in Data, QoS Data, +HTC and
+    4-address frames; a beacon, a protected frame and a Null frame that are only counted."""
+    cap = Capture(ts_s(WIFI_AREA))
+    frames: list[tuple[int, int, bytes]] = []  # (interface, ts, bytes)
+
+    def add(iface: int, frame: bytes) -> None:
+        cap.emit(frame, TURN_GAP_US)
+        frames.append((iface, cap.frames[-1][0], frame))
+
+    for n, (to_ds, qos, htc) in enumerate(((True, False, False), (False, True, False), (True, True, True))):
+        q, r = _dns_pair(20 + n, f"wifi{n}.example")
+        add(0, bytes(_radiotap(True)) + _with_fcs(bytes(_wlan_data(to_ds, qos, htc) / _snap(q))))
+        add(0, bytes(_radiotap(True)) + _with_fcs(bytes(_wlan_data(not to_ds, qos, htc) / _snap(r))))
+    beacon = Dot11(
+        type=0, subtype=8, addr1="ff:ff:ff:ff:ff:ff", addr2="00:1b:21:00:11:02", addr3="00:1b:21:00:11:02"
+    )
+    beacon = beacon / Dot11Beacon(cap="ESS") / Dot11Elt(ID="SSID", info=b"sample")
+    add(0, bytes(_radiotap(False)) + bytes(beacon))
+    add(0, bytes(_radiotap(False)) + bytes(_wlan_data(True, True, protected=True) / Raw(blob("ccmp", 40))))
+    add(
+        0,
+        bytes(_radiotap(False))
+        + bytes(
+            Dot11(
+                type=2,
+                subtype=4,
+                FCfield=0x01,
+                addr1="00:1b:21:00:11:02",
+                addr2="00:0c:29:00:11:01",
+                addr3="00:1b:21:00:11:02",
+            )
+        ),
+    )
+    q, r = _dns_pair(30, "ppi.example")
+    add(1, _ppi_header(True) + _with_fcs(bytes(_wlan_data(True, True) / _snap(q))))
+    add(1, _ppi_header(False) + bytes(_wlan_data(False, True) / _snap(r)))
+    q, r = _dns_pair(31, "wds.example")
+    add(2, bytes(_wlan_data(True, False, four=True) / _snap(q)))
+    add(2, bytes(_wlan_data(True, True, four=True) / _snap(r)))
+    out = bytearray(pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
+    for linktype in (127, 192, 105):
+        out += pcapng_block(1, struct.pack("<HHI", linktype, 0, SNAPLEN))
+    for iface, ts, data in frames:
+        body = struct.pack("<IIIII", iface, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data))
+        out += pcapng_block(6, body + data + b"\0" * (-len(data) % 4))
+    return bytes(out)
+
+
+STANDALONE_FILES: dict[str, Callable[[], bytes]] = {
+    "tunnels.pcap": build_tunnels,
+    "wifi.pcapng": build_wifi,
+}
+"""Sample files outside the areas and mixed.* (other link types, encapsulations)."""
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from tests.oracle import (
 OUR_NAME_FOR = {"ip": "ipv4"}
 """tshark protocol names that we spell differently (the issue's JSON contract says ipv4)."""
 COMPARED = ("eth", "vlan", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "sll", "mpls", "gre", "arp", "null")
+COMPARED += ("vxlan", "geneve", "gtp", "erspan", "nsh", "pwethcw", "pwethnocw", "esp")
+COMPARED += ("llc", "ipx", "netbios", "radiotap", "ppi", "wlan_radio", "wlan")
 """Layers whose frame counts must equal tshark's `frame.protocols`."""
 LINKTYPE_OF_ENCAP = {
     "ether": "EN10MB",
@@ -28,6 +30,8 @@ LINKTYPE_OF_ENCAP = {
     "null": "NULL",
     "linux-sll": "LINUX_SLL",
     "linux-sll2": "LINUX_SLL2",
+    "ieee-802-11-radiotap": "IEEE802_11_RADIO",
+    "ieee-802-11": "IEEE802_11",
 }
 
 

@@ -164,7 +164,7 @@ def test_mpls_too_many_labels_and_truncated() -> None:
 def test_mpls_ethernet_pseudowire() -> None:
     inner = eth(0x0800, v4_tcp())
     p = dec(1, eth(0x8847, mpls_stack([16]) + b"\x00\x00\x00\x00" + inner))
-    assert p.layers == ["eth", "mpls", "eth", "ipv4", "tcp"]
+    assert p.layers == ["eth", "mpls", "pwethheuristic", "pwethcw", "eth", "ipv4", "tcp"]
     assert_v4_tcp(p)
 
 
@@ -695,7 +695,7 @@ def test_ipv4_fragment_flood_evicts_oldest() -> None:
 
 
 def test_fragment_bytes_bound_holds_for_growing_datagrams(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(decode, "MAX_FRAGMENT_BYTES", 1000)
+    monkeypatch.setattr(decode.fragments, "MAX_FRAGMENT_BYTES", 1000)
     r = FragmentReassembler()
     for ident in range(20):  # twenty datagrams start small ...
         r.add((ident,), 1.0, b"H" * 20, 0, True, b"a" * 8)

@@ -13,6 +13,13 @@ LINKTYPE_PPP = 9
 """PPP, RFC 1661 (optionally HDLC-framed)."""
 LINKTYPE_RAW = 101
 """Raw IPv4 or IPv6, no link header."""
+LINKTYPE_IEEE802_11 = 105
+"""IEEE 802.11 without a radio header (frames carry no FCS, as tshark assumes by default)."""
+LINKTYPE_IEEE802_11_RADIOTAP = 127
+"""radiotap header (variable length, little-endian; its Flags field says whether an FCS follows the
+frame), then IEEE 802.11."""
+LINKTYPE_PPI = 192
+"""Per-Packet Information header (its DLT field names the frame after it, usually 105), then the frame."""
 LINKTYPE_LOOP = 108
 """OpenBSD loopback: like NULL but the address family is big-endian."""
 LINKTYPE_LINUX_SLL = 113

@@ -1662,3 +1662,16 @@ def parse_datagram(payload: bytes, pkt: Packet) -> list[object]:
     except _Short as exc:
         raise Malformed("smb1.short", f"field at {exc.args[0]}") from None
     return events
+
+
+def parse_message(
+    msg: bytes, ts: float, uid: str, endpoints: tuple[str, int, str, int], transport: str
+) -> list[object]:
+    """One SMB1 message carried outside TCP and UDP (NetBIOS Frames, IPX): counted, no session."""
+    parser = SmbParser(uid, endpoints, transport)
+    events: list[object] = []
+    try:
+        parser.smb1(msg[:MAX_KEPT], ts, events)
+    except _Short as exc:
+        raise Malformed("smb1.short", f"field at {exc.args[0]}") from None
+    return events

@@ -57,6 +57,8 @@ class ConnRecord:
     """Wire bytes from the responder."""
     parent_uid: str | None = None
     """uid of the flow that announced this one (FTP data channels)."""
+    tunnel_parents: tuple[str, ...] = ()
+    """uids of the tunnels that carried this flow, outermost first (Zeek's tunnel_parents)."""
 
 
 class ConnTracker:

@@ -8,9 +8,17 @@ addresses and ports of the innermost IP datagram, TCP fields, and the offsets of
 payload inside the frame (the payload itself is sliced only when a dissector asks for it).
 
 Each layer is a small function that takes (packet, data, offset) and returns the next step. Tables,
-not if-chains, map EtherTypes, PPP protocols and IP protocol numbers to those functions. Tunnels (IP
-in IP, 6in4, GRE, Teredo, MPLS, PPPoE) simply recurse into the IP layer, bounded by
-`MAX_ENCAPSULATION_DEPTH`, so the packet seen by the dissectors is the innermost one, as tshark does.
+not if-chains, map link types, EtherTypes, LLC SAPs, PPP protocols, IP protocol numbers and UDP tunnel
+ports to those functions. Tunnels (IP in IP, 6in4, GRE with IP, Ethernet or ERSPAN, Teredo, VXLAN,
+Geneve, GTP-U, NSH, MPLS with IP or an Ethernet pseudowire, PPPoE) simply recurse into the inner
+layer, bounded by `MAX_ENCAPSULATION_DEPTH`, so the packet seen by the dissectors is the innermost
+one, as tshark does. A tunnel with IP endpoints is recorded on the packet (`tunnels`, outermost
+first) and the outer ports and payload are cleared, so an inner packet without a transport header is
+never mistaken for the outer UDP datagram. A UDP tunnel is recognised by its destination port, or by
+its source port when the header also parses (a client port that happens to be 4789 stays plain UDP).
+
+802.11 (plain, radiotap or PPI) is followed through unprotected Data frames; 802.3 frames through
+LLC/SNAP, NetBIOS Frames and IPX, where an SMB message is marked on the packet (`carrier`).
 
 IPv4 and IPv6 fragments are held by `FragmentReassembler` (bounded, expired by packet time); the
 fragment that completes a datagram carries the whole datagram on, the others stop at the IP layer.
@@ -21,295 +29,52 @@ the layers decoded so far and `malformed` names the reason. Nothing raises out o
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import socket
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
+from analyzer.capture.linktypes import LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_PPI
+from analyzer.decode import llc, tunnels, wifi
+from analyzer.decode.fragments import FragmentReassembler
+from analyzer.decode.packet import (
+    _ETH,
+    _IPV4,
+    _IPV6,
+    _TCP,
+    _U16,
+    _UDP,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
+    ICMP,
+    ICMPV4_COUNTERPARTS,
+    ICMPV4_ERROR_TYPES,
+    ICMPV6,
+    ICMPV6_COUNTERPARTS,
+    ICMPV6_ERROR_TYPES,
+    MAX_ENCAPSULATION_DEPTH,
+    MAX_IPV6_EXT_HEADERS,
+    MAX_MPLS_LABELS,
+    MAX_NDP_OPTIONS,
+    MAX_VLAN_TAGS,
+    NDP_REDIRECT,
+    TCP,
+    TEREDO_PORT,
+    UDP,
+    Packet,
+    TunnelHop,
+)
+from analyzer.decode.quoted import decode_quoted
 from analyzer.errors import Malformed
-
-# --- limits -------------------------------------------------------------------------------------
-
-MAX_VLAN_TAGS = 8
-"""802.1Q/802.1ad tags followed on one frame; real networks stack two or three, more is hostile."""
-MAX_MPLS_LABELS = 16
-"""MPLS label stack depth followed; deeper stacks are an attack or garbage."""
-MAX_ENCAPSULATION_DEPTH = 6
-"""IP-in-IP / GRE / Teredo nesting followed before giving up (tunnels nest two or three deep)."""
-MAX_IPV6_EXT_HEADERS = 12
-"""IPv6 extension headers followed in one chain; RFC 8200 order has at most ~8 distinct ones."""
-MAX_FRAGMENTED_DATAGRAMS = 4096
-"""Datagrams whose fragments are held at once; bounds memory under a fragment flood."""
-MAX_FRAGMENT_BYTES = 16 * 1024 * 1024
-"""Bytes of fragments held across all datagrams (16 MiB)."""
-FRAGMENT_TIMEOUT = 60.0
-"""Seconds of packet time after which an incomplete datagram is dropped (Linux ipfrag_time is 30 s)."""
-MAX_IP_DATAGRAM = 65535 + 40
-"""Largest reassembled datagram (IPv4 total length limit, IPv6 payload limit plus header)."""
-
-# --- constants ----------------------------------------------------------------------------------
-
-TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
-
-_U16 = struct.Struct("!H")
-_ETH = struct.Struct("!6s6sH")
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")
-_IPV6 = struct.Struct("!IHBB16s16s")
-_PORTS = struct.Struct("!HH")
-_TCP = struct.Struct("!HHIIBBH")
-_UDP = struct.Struct("!HHHH")
-
-ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
-TEREDO_PORT = 3544
-NDP_REDIRECT = 137
-MAX_NDP_OPTIONS = 32
-"""Options walked in one NDP message by the decoder (real ones carry two to five)."""
-ICMPV4_ERROR_TYPES = frozenset({3, 4, 5, 11, 12})
-"""ICMPv4 types that quote the offending datagram (unreachable, source quench, redirect, time
-exceeded, parameter problem)."""
-ICMPV4_COUNTERPARTS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
-"""ICMPv4 request/reply type pairs (echo, timestamp, information, address mask)."""
-ICMPV6_COUNTERPARTS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135}
-"""ICMPv6 request/reply type pairs (echo, router and neighbor solicitation/advertisement)."""
-ICMPV6_ERROR_TYPES = frozenset({1, 2, 3, 4})
-"""ICMPv6 error types (RFC 4443): unreachable, packet too big, time exceeded, parameter problem."""
-
-
-class Packet:
-    """A decoded frame: a light view with the fields dissectors and flows need."""
-
-    __slots__ = (
-        "ack",
-        "caplen",
-        "data",
-        "dport",
-        "dst_ip",
-        "flow",
-        "interface",
-        "ip_version",
-        "l2_dst",
-        "l2_src",
-        "layers",
-        "linktype",
-        "malformed",
-        "payload_end",
-        "payload_offset",
-        "proto",
-        "seq",
-        "sport",
-        "src_ip",
-        "tcp_flags",
-        "ts",
-        "ttl",
-        "vlans",
-        "window",
-        "wirelen",
-    )
-
-    def __init__(self, ts: float, linktype: int, data: bytes, wirelen: int, interface: int = 0) -> None:
-        self.ts = ts
-        self.linktype = linktype
-        self.data = data
-        """The frame's bytes; after IP reassembly, the reassembled datagram."""
-        self.wirelen = wirelen
-        self.caplen = len(data)
-        self.interface = interface
-        self.layers: list[str] = []
-        """Protocol names crossed, outermost first (tshark-like names: eth, vlan, ipv4, tcp, ...)."""
-        self.malformed: str | None = None
-        """Reason decoding stopped early, or None."""
-        self.l2_src: bytes = b""
-        self.l2_dst: bytes = b""
-        self.vlans: tuple[int, ...] = ()
-        self.ip_version = 0
-        self.src_ip: bytes = b""
-        self.dst_ip: bytes = b""
-        self.ttl = 0
-        self.proto = -1
-        """Innermost IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6), -1 without IP."""
-        self.sport = 0
-        self.dport = 0
-        self.seq = 0
-        self.ack = 0
-        self.tcp_flags = 0
-        self.window = 0
-        self.payload_offset = 0
-        """Start of the transport payload in `data` (for ICMP: the ICMP header itself)."""
-        self.payload_end = 0
-        self.flow: object | None = None
-        """The Flow this packet belongs to, set by the pipeline before dissectors run."""
-
-    @property
-    def payload(self) -> bytes:
-        """Transport payload (UDP/TCP data; for ICMP and ICMPv6 the whole ICMP message)."""
-        return self.data[self.payload_offset : self.payload_end]
-
-    @property
-    def payload_len(self) -> int:
-        return self.payload_end - self.payload_offset
-
-    @property
-    def src(self) -> str:
-        return ip_text(self.src_ip)
-
-    @property
-    def dst(self) -> str:
-        return ip_text(self.dst_ip)
-
-    def __repr__(self) -> str:
-        return (
-            f"Packet({'/'.join(self.layers)} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
-            f" proto={self.proto} len={self.payload_len} malformed={self.malformed})"
-        )
-
-
-def ip_text(raw: bytes) -> str:
-    """Text form of a 4- or 16-byte address ('' for none)."""
-    if len(raw) == 4:
-        return socket.inet_ntop(socket.AF_INET, raw)
-    if len(raw) == 16:
-        return socket.inet_ntop(socket.AF_INET6, raw)
-    return ""
-
-
-def mac_text(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-# --- fragments ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _PendingDatagram:
-    first_ts: float
-    header: bytes  # the IP header (of the first fragment) to put back in front of the payload
-    starts: list[int]  # sorted offsets of the held pieces; pieces never overlap
-    pieces: dict[int, bytes]  # fragment offset (bytes) -> data not covered by an earlier piece
-    total: int  # payload length once the last fragment is seen, else -1
-    held: int  # bytes held in pieces
-
-
-class FragmentReassembler:
-    """Theory of operation: fragments are keyed by (version, src, dst, id, proto). Each datagram
-    collects pieces by offset; a new fragment is trimmed against the pieces already held, so the
-    first arrival wins on overlap and a fragment whose overlapping bytes differ is counted once in
-    `overlaps`. Pieces never overlap and never reach past the end announced by the last fragment,
-    so the datagram is complete exactly when the bytes held equal that end. Incomplete datagrams
-    expire after FRAGMENT_TIMEOUT of packet time, and the oldest are evicted when
-    MAX_FRAGMENTED_DATAGRAMS or MAX_FRAGMENT_BYTES is reached."""
-
-    def __init__(self) -> None:
-        self._pending: dict[tuple[object, ...], _PendingDatagram] = {}
-        self._held = 0
-        self.expired = 0
-        self.evicted = 0
-        self.overlaps = 0
-        self.reassembled = 0
-
-    def add(
-        self, key: tuple[object, ...], ts: float, header: bytes, offset: int, more: bool, data: bytes
-    ) -> bytes | None:
-        """Add one fragment; return header+payload of the completed datagram, else None."""
-        if offset + len(data) > MAX_IP_DATAGRAM:
-            raise Malformed("ip.fragment_too_large", f"fragment ends at {offset + len(data)}")
-        self._expire(ts)
-        dg = self._pending.get(key)
-        if dg is None:
-            while self._pending and len(self._pending) >= MAX_FRAGMENTED_DATAGRAMS:
-                self._drop(next(iter(self._pending)))
-                self.evicted += 1
-            dg = _PendingDatagram(ts, header, [], {}, -1, 0)
-            self._pending[key] = dg
-        while self._held + len(data) > MAX_FRAGMENT_BYTES and len(self._pending) > 1:
-            self._drop(next(k for k in self._pending if k != key))  # the oldest other datagram
-            self.evicted += 1
-        if offset == 0:
-            dg.header = header
-        if not more:
-            dg.total = offset + len(data)
-            self._cut(dg, dg.total)
-        elif dg.total >= 0:
-            data = data[: max(0, dg.total - offset)]
-        if self._store(dg, offset, data):
-            self.overlaps += 1
-        if dg.total < 0 or dg.held < dg.total:
-            return None
-        self._drop(key)
-        self.reassembled += 1
-        return dg.header + b"".join(dg.pieces[off] for off in dg.starts)
-
-    def _store(self, dg: _PendingDatagram, offset: int, data: bytes) -> bool:
-        """Hold the parts of `data` no piece covers yet; True when a covered byte differs."""
-        end = offset + len(data)
-        starts, pieces = dg.starts, dg.pieces
-        conflict = False
-        pos = offset
-        fresh: list[tuple[int, bytes]] = []
-        i = max(0, bisect.bisect_right(starts, offset) - 1)
-        while i < len(starts) and starts[i] < end:
-            start = starts[i]
-            piece = pieces[start]
-            stop = min(start + len(piece), end)
-            if stop > pos:
-                if start > pos:
-                    fresh.append((pos, data[pos - offset : start - offset]))
-                    pos = start
-                if piece[pos - start : stop - start] != data[pos - offset : stop - offset]:
-                    conflict = True
-                pos = stop
-            i += 1
-        if pos < end:
-            fresh.append((pos, data[pos - offset :]))
-        for start, chunk in fresh:
-            bisect.insort(starts, start)
-            pieces[start] = chunk
-            dg.held += len(chunk)
-            self._held += len(chunk)
-        return conflict
-
-    def _cut(self, dg: _PendingDatagram, total: int) -> None:
-        """Drop held bytes past `total` (the end announced by the last fragment)."""
-        i = bisect.bisect_left(dg.starts, total)
-        for start in dg.starts[i:]:
-            self._release(dg, len(dg.pieces.pop(start)))
-        del dg.starts[i:]
-        if i:
-            start = dg.starts[i - 1]
-            piece = dg.pieces[start]
-            if start + len(piece) > total:
-                dg.pieces[start] = piece[: total - start]
-                self._release(dg, start + len(piece) - total)
-
-    def _release(self, dg: _PendingDatagram, size: int) -> None:
-        dg.held -= size
-        self._held -= size
-
-    def _drop(self, key: tuple[object, ...]) -> None:
-        dg = self._pending.pop(key)
-        self._held -= dg.held
-
-    def _expire(self, now: float) -> None:
-        while self._pending:
-            key, dg = next(iter(self._pending.items()))
-            if now - dg.first_ts <= FRAGMENT_TIMEOUT:
-                break
-            self._drop(key)
-            self.expired += 1
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
 
 # --- the decoder --------------------------------------------------------------------------------
 
 ByteOrder = Literal["little", "big"]
 Step = Callable[[Packet, bytes, int, int], None]
 """A layer decoder: (packet, data, offset, depth) -> None; it records its layer and calls the next."""
+UdpStep = Callable[[Packet, bytes, int, int, int, bool], None]
+"""A UDP tunnel: (packet, data, payload offset, payload end, depth, guessed) -> None; `guessed` when
+only the source port matched: then a header that does not parse leaves the datagram as plain UDP."""
 
 
 class Decoder:
@@ -330,6 +95,9 @@ class Decoder:
             276: self._sll2,
             9: self._ppp,
             50: self._ppp,
+            LINKTYPE_IEEE802_11: self._wlan_frame,
+            LINKTYPE_IEEE802_11_RADIOTAP: self._radiotap,
+            LINKTYPE_PPI: self._ppi,
         }
         self._ethertypes: dict[int, Step] = {
             ETHERTYPE_IPV4: self._ipv4,
@@ -344,6 +112,28 @@ class Decoder:
             0x8035: self._named("arp"),  # RARP: tshark's arp dissector covers it
             0x8863: self._named("pppoed"),
             0x88CC: self._named("lldp"),
+            tunnels.ETHERTYPE_TEB: self._teb,
+            tunnels.ETHERTYPE_NSH: self._nsh,
+        }
+        self._llc_saps: dict[int, Step] = {
+            llc.SAP_IPX: self._ipx,
+            0x42: self._named("stp"),
+        }
+        self._udp_tunnels: dict[int, UdpStep] = {
+            TEREDO_PORT: self._teredo,
+            tunnels.VXLAN_PORT: self._vxlan,
+            tunnels.VXLAN_GPE_PORT: self._vxlan_gpe,
+            tunnels.GENEVE_PORT: self._geneve,
+            tunnels.GTPU_PORT: self._gtp_u,
+            tunnels.GTPC_PORT: self._gtp_c,
+            tunnels.MPLS_UDP_PORT: self._mpls_udp,
+            tunnels.IPSEC_NAT_T_PORT: self._esp_udp,
+        }
+        self._inner: dict[int, Step] = {
+            tunnels.INNER_ETHERNET: self._ethernet,
+            tunnels.INNER_IP: self._raw,
+            tunnels.INNER_NSH: self._nsh,
+            tunnels.INNER_MPLS: self._mpls,
         }
         self._ppp_protocols: dict[int, Step] = {
             0x0021: self._ipv4,
@@ -388,12 +178,27 @@ class Decoder:
 
         return step
 
+    def _protocol(self, pkt: Packet, data: bytes, off: int, ethertype: int, depth: int) -> None:
+        """An EtherType where no 802.3 length can stand (GRE, Geneve, SNAP): the table only."""
+        step = self._ethertypes.get(ethertype)
+        if step is not None:
+            step(pkt, data, off, depth)
+
+    def _sll_protocol(self, pkt: Packet, data: bytes, off: int, protocol: int, depth: int) -> None:
+        """Linux cooked capture protocol: an EtherType, or 0x0004 (802.2 LLC) / 0x0001 (raw IPX)."""
+        if protocol == SLL_LLC:
+            self._ieee8023(pkt, data, off, len(data), depth)
+        elif protocol == SLL_NOVELL_RAW:
+            self._ipx(pkt, data, off, depth)
+        else:
+            self._protocol(pkt, data, off, protocol, depth)
+
     def _ethertype(self, pkt: Packet, data: bytes, off: int, ethertype: int, depth: int) -> None:
         step = self._ethertypes.get(ethertype)
         if step is not None:
             step(pkt, data, off, depth)
         elif ethertype <= 1500:
-            pkt.layers.append("llc")
+            self._ieee8023(pkt, data, off, min(len(data), off + ethertype), depth)
 
     def _ethernet(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
         if len(data) < off + 14:
@@ -432,12 +237,15 @@ class Decoder:
             self._ipv4(pkt, data, off, depth)
         elif version == 6:
             self._ipv6(pkt, data, off, depth)
-        else:
-            # Ethernet pseudowire with control word (first nibble 0), as tshark guesses.
-            if version == 0 and len(data) >= off + 4 + 14:
-                if depth + 1 > MAX_ENCAPSULATION_DEPTH:
-                    raise Malformed("ip.too_deep", f"more than {MAX_ENCAPSULATION_DEPTH} nested tunnels")
-                self._ethernet(pkt, data, off + 4, depth + 1)
+        elif version == 0 and len(data) >= off + 14:
+            # An Ethernet pseudowire (RFC 4448), as tshark's heuristic reads one: the first nibble 0 is
+            # a control word when an Ethernet header with a plausible EtherType follows it, else the
+            # first byte of a destination MAC (no control word). Other nibbles stay undecoded.
+            _check_depth(depth)
+            pkt.layers.append("pwethheuristic")
+            cw = _plausible_ethertype(data, off + 16) or not _plausible_ethertype(data, off + 12)
+            pkt.layers.append("pwethcw" if cw else "pwethnocw")
+            self._ethernet(pkt, data, off + 4 if cw else off, depth + 1)
 
     def _pppoe_session(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
         if len(data) < off + 8:
@@ -506,7 +314,7 @@ class Decoder:
             raise Malformed("sll.truncated")
         addr_len = _U16.unpack_from(data, off + 4)[0]
         pkt.l2_src = data[off + 6 : off + 6 + min(addr_len, 8)]
-        self._ethertype(pkt, data, off + 16, _U16.unpack_from(data, off + 14)[0], depth)
+        self._sll_protocol(pkt, data, off + 16, _U16.unpack_from(data, off + 14)[0], depth)
 
     def _sll2(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
         pkt.layers.append("sll")
@@ -514,18 +322,16 @@ class Decoder:
             raise Malformed("sll2.truncated")
         addr_len = data[off + 11]
         pkt.l2_src = data[off + 12 : off + 12 + min(addr_len, 8)]
-        self._ethertype(pkt, data, off + 20, _U16.unpack_from(data, off)[0], depth)
+        self._sll_protocol(pkt, data, off + 20, _U16.unpack_from(data, off)[0], depth)
 
     # -- IP --
 
     def _ipv4_tunnel(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
-        if depth + 1 > MAX_ENCAPSULATION_DEPTH:
-            raise Malformed("ip.too_deep", f"more than {MAX_ENCAPSULATION_DEPTH} nested tunnels")
+        _enter(pkt, "IP", depth)
         self._ipv4(pkt, data, off, depth + 1)
 
     def _ipv6_tunnel(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
-        if depth + 1 > MAX_ENCAPSULATION_DEPTH:
-            raise Malformed("ip.too_deep", f"more than {MAX_ENCAPSULATION_DEPTH} nested tunnels")
+        _enter(pkt, "IP", depth)
         self._ipv6(pkt, data, off, depth + 1)
 
     def _ipv4(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
@@ -639,13 +445,194 @@ class Decoder:
             hlen = 8 + 4 * bool(flags & 0x1000) + 4 * bool(flags & 0x0080)
         if len(data) < off + hlen:
             raise Malformed("gre.truncated")
-        if depth + 1 > MAX_ENCAPSULATION_DEPTH:
-            raise Malformed("ip.too_deep", f"more than {MAX_ENCAPSULATION_DEPTH} nested tunnels")
+        _enter(pkt, "GRE", depth)
         if proto == 0x880B:
             if len(data) > off + hlen:
                 self._ppp(pkt, data, off + hlen, depth + 1)
             return
-        self._ethertype(pkt, data, off + hlen, proto, depth + 1)
+        if proto == tunnels.ETHERTYPE_ERSPAN_II or proto == tunnels.ETHERTYPE_ERSPAN_III:
+            pkt.layers.append("erspan")
+            inner, start = tunnels.erspan(
+                data, off + hlen, proto == tunnels.ETHERTYPE_ERSPAN_III, bool(flags & 0x1000)
+            )
+            step = self._inner.get(inner)
+            if step is not None and len(data) > start:
+                step(pkt, data, start, depth + 1)
+            return
+        if proto == GRE_WCCP:  # WCCP redirect: IPv4, after a 4-byte redirect header unless one is absent
+            start = off + hlen if len(data) > off + hlen and data[off + hlen] >> 4 == 4 else off + hlen + 4
+            self._raw(pkt, data, start, depth + 1)
+            return
+        self._protocol(pkt, data, off + hlen, proto, depth + 1)
+
+    # -- 802.3 / LLC, NetBIOS Frames, IPX --
+
+    def _ieee8023(self, pkt: Packet, data: bytes, off: int, end: int, depth: int) -> None:
+        """An IEEE 802.3 frame (length, not EtherType): raw IPX, or 802.2 LLC (SNAP, NetBEUI, ...)."""
+        body = data[:end] if end < len(data) else data
+        if body[off : off + 2] == b"\xff\xff":  # Novell raw 802.3: the IPX checksum, always 0xFFFF
+            self._ipx(pkt, body, off, depth)
+            return
+        pkt.layers.append("llc")
+        dsap, start, info = llc.llc(body, off, len(body))
+        if dsap == llc.SAP_SNAP:
+            self._protocol(pkt, body, start + 5, llc.snap_ethertype(body, start, len(body)), depth)
+        elif dsap == llc.SAP_NETBIOS:
+            if info:
+                pkt.layers.append("netbios")
+                smb = llc.nbf_smb(body, start, len(body))
+                if smb >= 0:
+                    pkt.carrier, pkt.payload_offset, pkt.payload_end = "nbf", smb, len(body)
+        else:
+            step = self._llc_saps.get(dsap)
+            if step is not None:
+                step(pkt, body, start, depth)
+
+    def _ipx(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
+        pkt.layers.append("ipx")
+        end, smb = llc.ipx(data, off, len(data))
+        if smb >= 0:
+            pkt.carrier, pkt.payload_offset, pkt.payload_end = "ipx", smb, end
+
+    # -- 802.11 --
+
+    def _radiotap(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
+        pkt.layers.append("radiotap")
+        hlen, flags = wifi.radiotap(data, off)
+        pkt.layers.append("wlan_radio")
+        body = _without_fcs(data, off + hlen, bool(flags & wifi.RADIOTAP_FLAGS_FCS))
+        self._wlan(pkt, body, off + hlen, depth, bool(flags & wifi.RADIOTAP_FLAGS_DATA_PAD))
+
+    def _ppi(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
+        pkt.layers.append("ppi")
+        hlen, dlt, fcs = wifi.ppi(data, off)
+        body = _without_fcs(data, off + hlen, fcs)
+        if dlt == LINKTYPE_IEEE802_11:
+            pkt.layers.append("wlan_radio")
+            self._wlan(pkt, body, off + hlen, depth, False)
+        elif dlt == 1:
+            self._ethernet(pkt, body, off + hlen, depth)
+
+    def _wlan_frame(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
+        self._wlan(pkt, data, off, depth, False)
+
+    def _wlan(self, pkt: Packet, data: bytes, off: int, depth: int, padded: bool) -> None:
+        """An 802.11 frame: unprotected Data frames go on through LLC; the rest is only named."""
+        pkt.layers.append("wlan")
+        kind, body, src, dst = wifi.wlan(data, off)
+        if kind == wifi.WLAN_DATA:
+            pkt.l2_src, pkt.l2_dst = src, dst
+            if padded:
+                body = off + ((body - off + 3) & ~3)
+            if len(data) > body:
+                self._ieee8023(pkt, data, body, len(data), depth)
+        elif kind == wifi.WLAN_MANAGEMENT:
+            pkt.layers.append("wlan.mgt")
+        elif kind == wifi.WLAN_PROTECTED:
+            pkt.layers.append("wlan.protected")
+
+    # -- tunnels --
+
+    def _teb(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
+        """Transparent Ethernet Bridging (EtherType 0x6558): an Ethernet frame (GRE, Geneve)."""
+        _check_depth(depth)
+        self._ethernet(pkt, data, off, depth + 1)
+
+    def _nsh(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
+        pkt.layers.append("nsh")
+        _check_depth(depth)
+        inner, start = tunnels.nsh(data, off)
+        step = self._inner.get(inner)
+        if step is not None and len(data) > start:
+            step(pkt, data, start, depth + 1)
+
+    def _udp_tunnel(
+        self,
+        pkt: Packet,
+        data: bytes,
+        layer: str,
+        kind: str,
+        inner: int,
+        start: int,
+        ethertype: int,
+        depth: int,
+    ) -> None:
+        """Enter a UDP tunnel whose header parsed: record it, then decode what it carries. `layer` is
+        tshark's name for the header ("" for VXLAN-GPE, which tshark's protocol list leaves out)."""
+        if layer:
+            pkt.layers.append(layer)
+        if inner == tunnels.INNER_ETHERTYPE:
+            _enter(pkt, kind, depth)
+            self._protocol(pkt, data, start, ethertype, depth + 1)
+            return
+        step = self._inner.get(inner)
+        if step is not None and len(data) > start:
+            _enter(pkt, kind, depth)
+            step(pkt, data, start, depth + 1)
+
+    def _vxlan(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        body = data[:end] if end < len(data) else data
+        try:
+            inner, start = tunnels.vxlan(body, off)
+        except Malformed:
+            if guessed:
+                return
+            pkt.layers.append("vxlan")
+            raise
+        self._udp_tunnel(pkt, body, "vxlan", "VXLAN", inner, start, 0, depth)
+
+    def _vxlan_gpe(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        body = data[:end] if end < len(data) else data
+        try:
+            inner, start = tunnels.vxlan_gpe(body, off)
+        except Malformed:
+            if guessed:
+                return
+            pkt.layers.append("vxlan")
+            raise
+        self._udp_tunnel(pkt, body, "", "VXLAN", inner, start, 0, depth)
+
+    def _geneve(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        body = data[:end] if end < len(data) else data
+        try:
+            inner, start, ethertype = tunnels.geneve(body, off)
+        except Malformed:
+            if guessed:
+                return
+            pkt.layers.append("geneve")
+            raise
+        self._udp_tunnel(pkt, body, "geneve", "GENEVE", inner, start, ethertype, depth)
+
+    def _gtp_u(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        body = data[:end] if end < len(data) else data
+        try:
+            inner, start = tunnels.gtp_u(body, off)
+        except Malformed:
+            if guessed:
+                return
+            pkt.layers.append("gtp")
+            raise
+        self._udp_tunnel(pkt, body, "gtp", "GTPv1", inner, start, 0, depth)
+
+    def _mpls_udp(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        """MPLS in UDP (RFC 7510): a label stack, then IP or a pseudowire."""
+        if guessed or end - off < 4:
+            return
+        _enter(pkt, "MPLS", depth)
+        self._mpls(pkt, data[:end] if end < len(data) else data, off, depth + 1)
+
+    def _esp_udp(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        """UDP-encapsulated ESP (RFC 3948, NAT traversal): counted as esp; a zero "non-ESP marker" is
+        IKE and a single 0xFF byte a NAT keepalive. The datagram stays plain UDP (it is encrypted)."""
+        if guessed or end - off < 8 or data[off : off + 4] == b"\x00\x00\x00\x00":
+            return
+        pkt.layers.append("udpencap")
+        pkt.layers.append("esp")
+
+    def _gtp_c(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
+        """GTP-C signalling: named (gtp or gtpv2, as tshark), the datagram stays plain UDP."""
+        if end > off:
+            pkt.layers.append(tunnels.gtp_c_name(data, off))
 
     # -- transport --
 
@@ -673,10 +660,15 @@ class Decoder:
             raise Malformed("udp.bad_length", str(length))
         end = off + length if length else len(data)
         pkt.payload_offset, pkt.payload_end = off + 8, min(end, len(data))
-        if dport == TEREDO_PORT or sport == TEREDO_PORT:
-            self._teredo(pkt, data, off + 8, pkt.payload_end, depth)
+        tunnel = self._udp_tunnels.get(dport)
+        if tunnel is not None:
+            tunnel(pkt, data, off + 8, pkt.payload_end, depth, False)
+        else:
+            tunnel = self._udp_tunnels.get(sport)
+            if tunnel is not None:
+                tunnel(pkt, data, off + 8, pkt.payload_end, depth, True)
 
-    def _teredo(self, pkt: Packet, data: bytes, off: int, end: int, depth: int) -> None:
+    def _teredo(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
         """Teredo (RFC 4380): IPv6 in UDP, possibly behind authentication and origin indicators."""
         if end - off >= 4 and data[off : off + 2] == b"\x00\x01":  # authentication indicator
             off += 4 + data[off + 2] + data[off + 3] + 9  # ids, auth value, nonce(8), confirmation(1)
@@ -684,9 +676,8 @@ class Decoder:
             off += 8
         if end - off < 40 or data[off] >> 4 != 6:
             return
-        if depth + 1 > MAX_ENCAPSULATION_DEPTH:
-            raise Malformed("ip.too_deep", f"more than {MAX_ENCAPSULATION_DEPTH} nested tunnels")
         pkt.layers.append("teredo")
+        _enter(pkt, "TEREDO", depth)
         self._ipv6(pkt, data[:end], off, depth + 1)
 
     def _icmp(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
@@ -708,6 +699,40 @@ class Decoder:
             _add_quoted_layers(pkt, data[off + 8 :])
         elif data[off] == NDP_REDIRECT:
             _add_redirected_header_layers(pkt, data, off + 40)
+
+
+def _check_depth(depth: int) -> None:
+    if depth + 1 > MAX_ENCAPSULATION_DEPTH:
+        raise Malformed("ip.too_deep", f"more than {MAX_ENCAPSULATION_DEPTH} nested tunnels")
+
+
+def _enter(pkt: Packet, kind: str, depth: int) -> None:
+    """Cross into a tunnel: record it with the outer endpoints and forget the outer transport, so an
+    inner packet without a transport header is not taken for the outer datagram."""
+    _check_depth(depth)
+    pkt.tunnels = (*pkt.tunnels, TunnelHop(kind, pkt.src_ip, pkt.dst_ip, pkt.sport, pkt.dport))
+    pkt.sport = pkt.dport = pkt.payload_offset = pkt.payload_end = 0
+    pkt.proto = -1
+
+
+SLL_LLC, SLL_NOVELL_RAW = 0x0004, 0x0001
+"""Linux cooked capture protocol values that are not EtherTypes: 802.2 LLC and Novell raw IPX."""
+GRE_WCCP = 0x883E
+"""GRE protocol of Web Cache Communication Protocol redirection (IPv4 inside)."""
+PSEUDOWIRE_ETHERTYPES = frozenset({0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x8847, 0x8848, 0x8864})
+"""EtherTypes that make an Ethernet header inside an MPLS pseudowire plausible (tshark checks the MAC
+vendors and the EtherType; the EtherType alone tells the control-word case apart in practice)."""
+
+
+def _plausible_ethertype(data: bytes, at: int) -> bool:
+    return len(data) >= at + 2 and ((data[at] << 8) | data[at + 1]) in PSEUDOWIRE_ETHERTYPES
+
+
+def _without_fcs(data: bytes, start: int, fcs: bool) -> bytes:
+    """The frame without its trailing 4-byte FCS, when the radio header says it has one."""
+    if fcs and len(data) >= start + wifi.FCS_LEN:
+        return data[: len(data) - wifi.FCS_LEN]
+    return data
 
 
 def _icmp_ports(counterparts: dict[int, int], icmp_type: int, code: int) -> tuple[int, int]:
@@ -742,68 +767,3 @@ def _with_ipv4_total(datagram: bytes, ihl: int) -> bytes:
     header[2:4] = _U16.pack(min(len(datagram), 0xFFFF))
     header[6:8] = b"\x00\x00"
     return bytes(header) + datagram[ihl:]
-
-
-@dataclass(frozen=True, slots=True)
-class QuotedDatagram:
-    """The start of a datagram quoted inside an ICMP error (RFC 792 / RFC 4443)."""
-
-    ip_version: int
-    """4 or 6."""
-    src: str
-    """Source address of the quoted (refused) datagram: the original sender."""
-    dst: str
-    """Destination address the quoted datagram was sent to."""
-    proto: int
-    """Transport protocol number of the quoted datagram."""
-    sport: int | None
-    """Source port (None when the quote is cut before the ports or the protocol has none)."""
-    dport: int | None
-    """Destination port (None as above)."""
-    layers: tuple[str, ...]
-    """Layer names of the quote, for the protocol hierarchy (ipv4, udp, ...)."""
-
-
-def decode_quoted(data: bytes) -> QuotedDatagram:
-    """Decode an IP header and the first transport bytes quoted in an ICMP error, tolerating a cut quote."""
-    if not data:
-        raise Malformed("icmp.quote_empty")
-    version = data[0] >> 4
-    if version == 4:
-        if len(data) < 20:
-            raise Malformed("icmp.quote_truncated", f"{len(data)} bytes of quoted IPv4 header")
-        ihl = (data[0] & 0x0F) * 4
-        if ihl < 20:
-            raise Malformed("icmp.quote_bad_header_length", str(ihl))
-        proto = data[9]
-        src, dst = data[12:16], data[16:20]
-        off = ihl
-        layers: list[str] = ["ipv4"]
-        frag_off = struct.unpack_from("!H", data, 6)[0] & 0x1FFF
-        if frag_off:
-            return QuotedDatagram(4, ip_text(src), ip_text(dst), proto, None, None, tuple(layers))
-    elif version == 6:
-        if len(data) < 40:
-            raise Malformed("icmp.quote_truncated", f"{len(data)} bytes of quoted IPv6 header")
-        proto = data[6]
-        src, dst = data[8:24], data[24:40]
-        off = 40
-        layers = ["ipv6"]
-        for _ in range(MAX_IPV6_EXT_HEADERS):
-            if proto in (0, 43, 60) and len(data) >= off + 8:
-                proto, off = data[off], off + (data[off + 1] + 1) * 8
-            elif proto == 44 and len(data) >= off + 8:
-                if struct.unpack_from("!H", data, off + 2)[0] & 0xFFF8:
-                    return QuotedDatagram(6, ip_text(src), ip_text(dst), data[off], None, None, tuple(layers))
-                proto, off = data[off], off + 8
-            else:
-                break
-    else:
-        raise Malformed("icmp.quote_bad_version", str(version))
-    sport = dport = None
-    name = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPV6: "icmpv6"}.get(proto)
-    if proto in (TCP, UDP, 132) and len(data) >= off + 4:
-        sport, dport = _PORTS.unpack_from(data, off)
-    if name and len(data) > off:
-        layers.append(name)
-    return QuotedDatagram(version, ip_text(src), ip_text(dst), proto, sport, dport, tuple(layers))

@@ -1,0 +1,179 @@
+"""The decoded-packet view, shared limits and protocol constants of the decoder."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+
+# --- limits -------------------------------------------------------------------------------------
+
+MAX_VLAN_TAGS = 8
+"""802.1Q/802.1ad tags followed on one frame; real networks stack two or three, more is hostile."""
+MAX_MPLS_LABELS = 16
+"""MPLS label stack depth followed; deeper stacks are an attack or garbage."""
+MAX_ENCAPSULATION_DEPTH = 6
+"""Tunnel nesting followed before giving up (IP in IP, GRE, Teredo, VXLAN, Geneve, GTP-U, NSH, MPLS
+pseudowires): real tunnels nest two or three deep, more is garbage or a decoder bomb."""
+MAX_IPV6_EXT_HEADERS = 12
+"""IPv6 extension headers followed in one chain; RFC 8200 order has at most ~8 distinct ones."""
+MAX_FRAGMENTED_DATAGRAMS = 4096
+"""Datagrams whose fragments are held at once; bounds memory under a fragment flood."""
+MAX_FRAGMENT_BYTES = 16 * 1024 * 1024
+"""Bytes of fragments held across all datagrams (16 MiB)."""
+FRAGMENT_TIMEOUT = 60.0
+"""Seconds of packet time after which an incomplete datagram is dropped (Linux ipfrag_time is 30 s)."""
+MAX_IP_DATAGRAM = 65535 + 40
+"""Largest reassembled datagram (IPv4 total length limit, IPv6 payload limit plus header)."""
+
+# --- constants ----------------------------------------------------------------------------------
+
+TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+_U16 = struct.Struct("!H")
+_ETH = struct.Struct("!6s6sH")
+_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+_IPV6 = struct.Struct("!IHBB16s16s")
+_PORTS = struct.Struct("!HH")
+_TCP = struct.Struct("!HHIIBBH")
+_UDP = struct.Struct("!HHHH")
+
+ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
+TEREDO_PORT = 3544
+NDP_REDIRECT = 137
+MAX_NDP_OPTIONS = 32
+"""Options walked in one NDP message by the decoder (real ones carry two to five)."""
+ICMPV4_ERROR_TYPES = frozenset({3, 4, 5, 11, 12})
+"""ICMPv4 types that quote the offending datagram (unreachable, source quench, redirect, time
+exceeded, parameter problem)."""
+ICMPV4_COUNTERPARTS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
+"""ICMPv4 request/reply type pairs (echo, timestamp, information, address mask)."""
+ICMPV6_COUNTERPARTS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135}
+"""ICMPv6 request/reply type pairs (echo, router and neighbor solicitation/advertisement)."""
+ICMPV6_ERROR_TYPES = frozenset({1, 2, 3, 4})
+"""ICMPv6 error types (RFC 4443): unreachable, packet too big, time exceeded, parameter problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelHop:
+    """One tunnel a packet was carried through, with the outer endpoints (Zeek's tunnel.log `id`)."""
+
+    kind: str
+    """Zeek's Tunnel::Type name: IP, GRE, TEREDO, VXLAN, GENEVE, GTPv1."""
+    src_ip: bytes
+    """Outer source address (as in the frame)."""
+    dst_ip: bytes
+    """Outer destination address."""
+    sport: int
+    """Outer UDP source port (0 for IP and GRE tunnels)."""
+    dport: int
+    """Outer UDP destination port (0 for IP and GRE tunnels)."""
+
+
+class Packet:
+    """A decoded frame: a light view with the fields dissectors and flows need."""
+
+    __slots__ = (
+        "ack",
+        "caplen",
+        "carrier",
+        "data",
+        "dport",
+        "dst_ip",
+        "flow",
+        "interface",
+        "ip_version",
+        "l2_dst",
+        "l2_src",
+        "layers",
+        "linktype",
+        "malformed",
+        "payload_end",
+        "payload_offset",
+        "proto",
+        "seq",
+        "sport",
+        "src_ip",
+        "tcp_flags",
+        "ts",
+        "ttl",
+        "tunnels",
+        "vlans",
+        "window",
+        "wirelen",
+    )
+
+    def __init__(self, ts: float, linktype: int, data: bytes, wirelen: int, interface: int = 0) -> None:
+        self.ts = ts
+        self.linktype = linktype
+        self.data = data
+        """The frame's bytes; after IP reassembly, the reassembled datagram."""
+        self.wirelen = wirelen
+        self.caplen = len(data)
+        self.interface = interface
+        self.layers: list[str] = []
+        """Protocol names crossed, outermost first (tshark-like names: eth, vlan, ipv4, tcp, ...)."""
+        self.malformed: str | None = None
+        """Reason decoding stopped early, or None."""
+        self.l2_src: bytes = b""
+        self.l2_dst: bytes = b""
+        self.vlans: tuple[int, ...] = ()
+        self.ip_version = 0
+        self.src_ip: bytes = b""
+        self.dst_ip: bytes = b""
+        self.ttl = 0
+        self.proto = -1
+        """Innermost IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6), -1 without IP."""
+        self.sport = 0
+        self.dport = 0
+        self.seq = 0
+        self.ack = 0
+        self.tcp_flags = 0
+        self.window = 0
+        self.payload_offset = 0
+        """Start of the transport payload in `data` (for ICMP: the ICMP header itself)."""
+        self.payload_end = 0
+        self.flow: object | None = None
+        self.tunnels: tuple[TunnelHop, ...] = ()
+        """Tunnels crossed to reach the innermost IP packet, outermost first (empty when none)."""
+        self.carrier = ""
+        """For a frame without IP: the non-IP transport whose payload (SMB) payload_offset/payload_end
+        delimit ("nbf" NetBIOS Frames, "ipx"), else ""."""
+        """The Flow this packet belongs to, set by the pipeline before dissectors run."""
+
+    @property
+    def payload(self) -> bytes:
+        """Transport payload (UDP/TCP data; for ICMP and ICMPv6 the whole ICMP message)."""
+        return self.data[self.payload_offset : self.payload_end]
+
+    @property
+    def payload_len(self) -> int:
+        return self.payload_end - self.payload_offset
+
+    @property
+    def src(self) -> str:
+        return ip_text(self.src_ip)
+
+    @property
+    def dst(self) -> str:
+        return ip_text(self.dst_ip)
+
+    def __repr__(self) -> str:
+        return (
+            f"Packet({'/'.join(self.layers)} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+            f" proto={self.proto} len={self.payload_len} malformed={self.malformed})"
+        )
+
+
+def ip_text(raw: bytes) -> str:
+    """Text form of a 4- or 16-byte address ('' for none)."""
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw)
+    if len(raw) == 16:
+        return socket.inet_ntop(socket.AF_INET6, raw)
+    return ""
+
+
+def mac_text(raw: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in raw)
