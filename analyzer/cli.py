@@ -87,6 +87,9 @@ def _print_version(ctx: click.Context) -> None:
 @click.option(
     "--cluster", metavar="ADDRESS", help="Run on a Dask distributed scheduler, e.g. tcp://host:8786."
 )
+@click.option(
+    "--brief", is_flag=True, help="Only the capture block, the protocol hierarchy and the findings."
+)
 def analyze(
     files: tuple[str, ...],
     fmt: str,
@@ -94,6 +97,7 @@ def analyze(
     sections: str | None,
     jobs: int | None,
     cluster: str | None,
+    brief: bool = False,
 ) -> None:
     """Analyse capture FILES ('-' reads standard input) and print a summary."""
     if fmt == "csv" and not output:
@@ -103,6 +107,8 @@ def analyze(
     paths = list(files)
     data, failed = _summarize(paths, jobs, cluster)
     wanted = _wanted_sections(sections, data)
+    if brief:
+        data, wanted = _brief(data)
     if fmt == "csv":
         from analyzer.report.csv_out import write_csv
 
@@ -152,6 +158,14 @@ def _summarize(paths: list[str], jobs: int | None, cluster: str | None) -> tuple
             click.echo(f"pcap-analyzer: {s.error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     return summary.to_json(), failed
+
+
+def _brief(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`--brief`: the summary cut to its capture block, protocol hierarchy and findings."""
+    from analyzer.report.sections.findings import BRIEF_SECTIONS
+
+    keep = ("schema", "capture", "protocols", "findings")
+    return {k: v for k, v in data.items() if k in keep}, list(BRIEF_SECTIONS)
 
 
 def _exit_on_failures(failed: list[Any]) -> None:
