@@ -492,3 +492,26 @@ def crosscheck_command(files: tuple[str, ...], fmt: str, differences: bool, stri
         click.echo(json.dumps(rows, indent=2))
     if strict and any(c.differences for c in checks):
         sys.exit(EXIT_DIFFERENT)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--directory", "-d", required=True, type=click.Path(file_okay=False), help="Directory that gets the logs."
+)
+@click.option("--format", "fmt", type=click.Choice(["tsv", "json"]), default="tsv", show_default=True)
+def logs(files: tuple[str, ...], directory: str, fmt: str) -> None:
+    """Write Zeek-shaped logs of capture FILES into a directory: conn.log, dns.log, dhcp.log, ssl.log,
+    x509.log, http.log, ftp.log, smtp.log, smb_files.log, smb_mapping.log, notice.log, weird.log.
+
+    TSV carries Zeek's #fields/#types header (zeek-cut and RITA read it); json is one object per line."""
+    from analyzer.report.zeek import write_logs
+
+    result = write_logs(list(files), directory, fmt)
+    if all(s.format is None for s in result.stats):
+        for s in result.stats:
+            click.echo(f"pcap-analyzer: {s.error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    written = ", ".join(f"{name} {n}" for name, n in result.rows.items() if n)
+    click.echo(f"pcap-analyzer: logs written to {directory} ({written or 'no rows'})", err=True)
+    _exit_on_failures([s for s in result.stats if s.error])
