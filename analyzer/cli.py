@@ -398,7 +398,7 @@ def report(
 
 @main.command()
 @click.argument("files", nargs=-1, required=True)
-@click.option("--jsonl", is_flag=True, help="One JSON object per line (the default, and the only format).")
+@click.option("--jsonl", is_flag=True, hidden=True, help="Deprecated no-op: JSON lines is the only format.")
 @click.option(
     "--flat-keys", is_flag=True, help="Dots in key names become underscores (id_orig_h), for Elasticsearch."
 )
@@ -409,12 +409,17 @@ def report(
 def events(
     files: tuple[str, ...], jsonl: bool, flat_keys: bool, kinds: str | None, output: str | None
 ) -> None:
-    """Write every event of capture FILES as JSON lines, as they are produced.
+    """Write every event of capture FILES as JSON lines, as they are produced (the raw internal event
+    stream; `logs` writes Zeek-shaped logs, one row per transaction).
 
     Each line has "_path" (conn, dns, dhcp, icmp, ndp, tls, x509, http, smtp, pop3, imap, ftp, smb,
     weird, ...), "_type" and Zeek's field names (ts, uid, id.orig_h, id.orig_p, ...)."""
     from analyzer.report.jsonl import write_events
 
+    if jsonl:
+        click.echo(
+            "pcap-analyzer: --jsonl is deprecated and does nothing (JSON lines is the only format)", err=True
+        )
     failed: list[Any] = []
     only = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
 
