@@ -87,6 +87,9 @@ def _print_version(ctx: click.Context) -> None:
 @click.option(
     "--cluster", metavar="ADDRESS", help="Run on a Dask distributed scheduler, e.g. tcp://host:8786."
 )
+@click.option(
+    "--brief", is_flag=True, help="Only the capture block, the protocol hierarchy and the findings."
+)
 def analyze(
     files: tuple[str, ...],
     fmt: str,
@@ -94,6 +97,7 @@ def analyze(
     sections: str | None,
     jobs: int | None,
     cluster: str | None,
+    brief: bool = False,
 ) -> None:
     """Analyse capture FILES ('-' reads standard input) and print a summary."""
     if fmt == "csv" and not output:
@@ -103,6 +107,8 @@ def analyze(
     paths = list(files)
     data, failed = _summarize(paths, jobs, cluster)
     wanted = _wanted_sections(sections, data)
+    if brief:
+        data, wanted = _brief(data)
     if fmt == "csv":
         from analyzer.report.csv_out import write_csv
 
@@ -152,6 +158,14 @@ def _summarize(paths: list[str], jobs: int | None, cluster: str | None) -> tuple
             click.echo(f"pcap-analyzer: {s.error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     return summary.to_json(), failed
+
+
+def _brief(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`--brief`: the summary cut to its capture block, protocol hierarchy and findings."""
+    from analyzer.report.sections.findings import BRIEF_SECTIONS
+
+    keep = ("schema", "capture", "protocols", "findings")
+    return {k: v for k, v in data.items() if k in keep}, list(BRIEF_SECTIONS)
 
 
 def _exit_on_failures(failed: list[Any]) -> None:
@@ -401,7 +415,7 @@ def report(
 
 @main.command()
 @click.argument("files", nargs=-1, required=True)
-@click.option("--jsonl", is_flag=True, help="One JSON object per line (the default, and the only format).")
+@click.option("--jsonl", is_flag=True, hidden=True, help="Deprecated no-op: JSON lines is the only format.")
 @click.option(
     "--flat-keys", is_flag=True, help="Dots in key names become underscores (id_orig_h), for Elasticsearch."
 )
@@ -412,12 +426,17 @@ def report(
 def events(
     files: tuple[str, ...], jsonl: bool, flat_keys: bool, kinds: str | None, output: str | None
 ) -> None:
-    """Write every event of capture FILES as JSON lines, as they are produced.
+    """Write every event of capture FILES as JSON lines, as they are produced (the raw internal event
+    stream; `logs` writes Zeek-shaped logs, one row per transaction).
 
     Each line has "_path" (conn, dns, dhcp, icmp, ndp, tls, x509, http, smtp, pop3, imap, ftp, smb,
     weird, ...), "_type" and Zeek's field names (ts, uid, id.orig_h, id.orig_p, ...)."""
     from analyzer.report.jsonl import write_events
 
+    if jsonl:
+        click.echo(
+            "pcap-analyzer: --jsonl is deprecated and does nothing (JSON lines is the only format)", err=True
+        )
     failed: list[Any] = []
     only = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
 
@@ -495,3 +514,26 @@ def crosscheck_command(files: tuple[str, ...], fmt: str, differences: bool, stri
         click.echo(json.dumps(rows, indent=2))
     if strict and any(c.differences for c in checks):
         sys.exit(EXIT_DIFFERENT)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--directory", "-d", required=True, type=click.Path(file_okay=False), help="Directory that gets the logs."
+)
+@click.option("--format", "fmt", type=click.Choice(["tsv", "json"]), default="tsv", show_default=True)
+def logs(files: tuple[str, ...], directory: str, fmt: str) -> None:
+    """Write Zeek-shaped logs of capture FILES into a directory: conn.log, dns.log, dhcp.log, ssl.log,
+    x509.log, http.log, ftp.log, smtp.log, smb_files.log, smb_mapping.log, notice.log, weird.log.
+
+    TSV carries Zeek's #fields/#types header (zeek-cut and RITA read it); json is one object per line."""
+    from analyzer.report.zeek import write_logs
+
+    result = write_logs(list(files), directory, fmt)
+    if all(s.format is None for s in result.stats):
+        for s in result.stats:
+            click.echo(f"pcap-analyzer: {s.error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    written = ", ".join(f"{name} {n}" for name, n in result.rows.items() if n)
+    click.echo(f"pcap-analyzer: logs written to {directory} ({written or 'no rows'})", err=True)
+    _exit_on_failures([s for s in result.stats if s.error])

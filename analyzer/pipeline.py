@@ -26,7 +26,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from analyzer import registry
 from analyzer.capture import linktype_name, open_capture
@@ -89,6 +89,11 @@ def _owner(a: bytes, b: bytes, parts: int) -> int:
 @dataclass(frozen=True, slots=True)
 class Weird:
     """One malformed thing seen, Zeek weird.log style."""
+
+    LOG_PATH: ClassVar[str] = "weird"
+    """Zeek log (`_path`) of this event in `events`."""
+    LOG_RENAMES: ClassVar[tuple[tuple[str, str], ...]] = (("detail", "addl"),)
+    """Fields renamed to the names weird.log uses."""
 
     ts: float
     """When it was seen."""

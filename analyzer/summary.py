@@ -115,4 +115,18 @@ class Summary:
                 out[name] = section
         out["weird"] = self.weirds
         result: dict[str, Any] = to_jsonable(out)
-        return result
+        return with_findings(result)
+
+
+def with_findings(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary JSON with its `findings` list right after `capture` (see analyzer/findings.py)."""
+    from analyzer.findings import findings_json
+
+    findings = findings_json(summary)
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key != "findings":
+            out[key] = value
+        if key == "capture":
+            out["findings"] = findings
+    return out

@@ -15,11 +15,9 @@ from click.testing import CliRunner
 
 from analyzer.cli import main
 from analyzer.report.jsonl import (
-    EVENT_PATHS,
-    FIELD_RENAMES,
     HIDDEN,
-    PATH_FIELDS,
     JsonLinesWriter,
+    default_path,
     event_path,
     event_record,
     write_events,
@@ -41,18 +39,82 @@ def lines_of(*args: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def mixed_events() -> list[dict[str, Any]]:
-    return lines_of(str(MIXED), "--jsonl")
+    return lines_of(str(MIXED))
 
 
-def test_every_mapped_class_exists() -> None:
-    for key in [*EVENT_PATHS, *PATH_FIELDS, *FIELD_RENAMES]:
-        module, _, name = key.rpartition(".")
-        cls = getattr(importlib.import_module(module), name)
+EXPECTED_PATHS: dict[str, str] = {
+    "analyzer.trackers.conn.ConnRecord": "conn",
+    "analyzer.pipeline.Weird": "weird",
+    "analyzer.dissectors.base.ExpectedConnection": "expected_conn",
+    "analyzer.dissectors.dns.DnsMessageEvent": "dns",
+    "analyzer.dissectors.dns.DnsWeird": "weird",
+    "analyzer.dissectors.dhcp.DhcpMessage": "dhcp",
+    "analyzer.dissectors.dhcp.Dhcpv6Message": "dhcpv6",
+    "analyzer.dissectors.icmp.IcmpMessage": "icmp",
+    "analyzer.dissectors.icmp.IcmpError": "icmp",
+    "analyzer.dissectors.icmp.IcmpEcho": "icmp",
+    "analyzer.dissectors.ndp.NdpMessage": "ndp",
+    "analyzer.dissectors.tls.TlsClientHello": "tls",
+    "analyzer.dissectors.tls.TlsServerHello": "tls",
+    "analyzer.dissectors.tls.TlsAlert": "tls",
+    "analyzer.dissectors.tls.TlsHandshake": "tls",
+    "analyzer.dissectors.x509.X509Record": "x509",
+    "analyzer.dissectors.http.HttpRequest": "http",
+    "analyzer.dissectors.http.HttpTransaction": "http",
+    "analyzer.dissectors.smtp.SmtpCommand": "smtp",
+    "analyzer.dissectors.pop3.Pop3Command": "pop3",
+    "analyzer.dissectors.imap.ImapCommand": "imap",
+    "analyzer.dissectors.ftp.FtpCommand": "ftp",
+    "analyzer.dissectors.ftp.FtpDataRecord": "ftp",
+    "analyzer.dissectors.smb.SmbCommand": "smb",
+    "analyzer.dissectors.smb.SmbWeird": "weird",
+    "analyzer.dissectors.smb.SmbFileRecord": "smb",
+}
+"""Event class -> the `_path` it must get (what the old EVENT_PATHS registry said; now each class
+declares it with LOG_PATH, or takes its protocol module's name)."""
+
+
+def _class(key: str) -> type:
+    module, _, name = key.rpartition(".")
+    cls: type = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def test_every_event_class_declares_its_path() -> None:
+    for key, path in EXPECTED_PATHS.items():
+        cls = _class(key)
         assert dataclasses.is_dataclass(cls), key
-    for key, via in PATH_FIELDS.items():
-        module, _, name = key.rpartition(".")
-        cls = getattr(importlib.import_module(module), name)
-        assert via in {f.name for f in dataclasses.fields(cls)}, key
+        declared = getattr(cls, "LOG_PATH", None) or default_path(cls)
+        assert declared == path, key
+        assert "LOG_PATH" not in {f.name for f in dataclasses.fields(cls)}  # a ClassVar, not a field
+
+
+def test_shared_events_name_their_path_by_a_field() -> None:
+    from analyzer.dissectors.base import TlsUpgrade
+    from analyzer.dissectors.textproto import MailGap
+
+    for cls in (TlsUpgrade, MailGap):
+        via = cls.LOG_PATH_FIELD
+        assert via in {f.name for f in dataclasses.fields(cls)}, cls
+
+
+def test_default_path_follows_the_protocol_package() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Hello:
+        ts: float
+
+    Hello.__module__ = "analyzer.dissectors.tls.handshake"
+    assert default_path(Hello) == "tls"
+    assert event_path(Hello(1.0)) == "tls"
+
+
+def test_jsonl_option_is_a_deprecated_no_op() -> None:
+    result = CliRunner().invoke(main, ["events", str(SAMPLES / "dns.pcap"), "--jsonl"])
+    assert result.exit_code == 0
+    assert "--jsonl is deprecated" in result.stderr
+    plain = CliRunner().invoke(main, ["events", str(SAMPLES / "dns.pcap")])
+    assert result.stdout == plain.stdout
+    assert "--jsonl" not in CliRunner().invoke(main, ["events", "--help"]).output
 
 
 def test_every_kind_of_the_mixed_sample(mixed_events: list[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from analyzer.decode import Packet
@@ -43,6 +43,9 @@ StreamDissectorFactory = Callable[["Flow"], StreamDissector]
 class ExpectedConnection:
     """A dissector announces a connection to come (FTP PASV/PORT data channel, ...)."""
 
+    LOG_PATH: ClassVar[str] = "expected_conn"
+    """Log (`_path`) of this event in `events`."""
+
     ts: float
     """When it was announced."""
     resp_h: str
@@ -60,6 +63,9 @@ class ExpectedConnection:
 @dataclass(frozen=True, slots=True)
 class TlsUpgrade:
     """A clear-text session switched to TLS in the same stream (STARTTLS, STLS, AUTH TLS accepted)."""
+
+    LOG_PATH_FIELD: ClassVar[str] = "protocol"
+    """Shared by several protocols: this field names the `_path` in `events`."""
 
     ts: float
     """Time of the server's positive answer."""

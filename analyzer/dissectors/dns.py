@@ -24,7 +24,7 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from analyzer.errors import Malformed
 from analyzer.flows import Flow
@@ -369,6 +369,11 @@ class DnsMessageEvent:
 @dataclass(frozen=True, slots=True)
 class DnsWeird:
     """Something wrong at the framing level that lost a message (short TCP message, gap, leftover)."""
+
+    LOG_PATH: ClassVar[str] = "weird"
+    """Log (`_path`) of this event in `events`."""
+    LOG_RENAMES: ClassVar[tuple[tuple[str, str], ...]] = (("reason", "name"),)
+    """Fields renamed to the names weird.log uses."""
 
     ts: float
     """Packet time."""

@@ -43,7 +43,7 @@ printers), and messaging (named pipes on IPC$, transactions, mailslots, echo).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from analyzer.errors import Malformed
 from analyzer.flows import Flow
@@ -424,6 +424,11 @@ class SmbTransform:
 @dataclass(frozen=True, slots=True)
 class SmbWeird:
     """One message whose contents break the protocol; parsing went on."""
+
+    LOG_PATH: ClassVar[str] = "weird"
+    """Log (`_path`) of this event in `events`."""
+    LOG_RENAMES: ClassVar[tuple[tuple[str, str], ...]] = (("reason", "name"), ("detail", "addl"))
+    """Fields renamed to the names weird.log uses."""
 
     ts: float
     """Time of the message."""

@@ -105,6 +105,9 @@ def word_key(raw: bytes) -> str:
 class MailSessionStart:
     """A mail-protocol dissector started on a flow (its first bytes arrived)."""
 
+    LOG_PATH_FIELD: ClassVar[str] = "service"
+    """Shared by several protocols: this field names the `_path` in `events`."""
+
     ts: float
     """Time of the first bytes."""
     uid: str
@@ -125,6 +128,9 @@ class MailSessionStart:
 class AuthContinuation:
     """A SASL exchange line sent by the client (its content, a credential, is never kept)."""
 
+    LOG_PATH_FIELD: ClassVar[str] = "service"
+    """Shared by several protocols: this field names the `_path` in `events`."""
+
     ts: float
     """Time of the line."""
     uid: str
@@ -136,6 +142,9 @@ class AuthContinuation:
 @dataclass(frozen=True, slots=True)
 class MailOddLine:
     """A line that does not fit the protocol where it stands; counted, then parsing goes on."""
+
+    LOG_PATH_FIELD: ClassVar[str] = "service"
+    """Shared by several protocols: this field names the `_path` in `events`."""
 
     ts: float
     """Time of the line."""
@@ -152,6 +161,9 @@ class MailOddLine:
 @dataclass(frozen=True, slots=True)
 class MailGap:
     """Bytes missing from one direction (TCP gap): the line in progress was dropped."""
+
+    LOG_PATH_FIELD: ClassVar[str] = "service"
+    """Shared by several protocols: this field names the `_path` in `events`."""
 
     ts: float
     """Time the gap was noticed."""

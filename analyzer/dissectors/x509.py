@@ -16,7 +16,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from analyzer.errors import Malformed
 
@@ -55,6 +55,9 @@ X509_FIELD_NAMES: dict[str, str] = {
 @dataclass(frozen=True, slots=True)
 class X509Record:
     """One certificate of a chain, as Zeek's x509.log has it, plus what the wire shows about it."""
+
+    LOG_PATH: ClassVar[str] = "x509"
+    """Log (`_path`) of this record in `events`."""
 
     ts: float
     """Time of the packet that completed the Certificate message."""

@@ -1,7 +1,10 @@
 """Events as JSON lines: one object per event, Zeek-style, streamed as the pipeline produces them.
 
-Every line carries `_path` (the log it belongs to: conn, dns, dhcp, icmp, ndp, tls, x509, http, smtp,
-pop3, imap, ftp, smb, weird, ...), `_type` (the event's class) and the event's fields under Zeek's
+This is the raw internal event stream (several event types per `_path`, one line per message); the
+Zeek-shaped logs (one row per transaction, Zeek's field names and types) are `pcap-analyzer logs`
+(analyzer/report/zeek/). Every line carries `_path` (the log it belongs to: conn, dns, dhcp, icmp, ndp,
+tls, x509, http, smtp, pop3, imap, ftp, smb, weird, ...; declared on each event class, see
+`event_path`), `_type` (the event's class) and the event's fields under Zeek's
 names (`ts`, `uid`, `id.orig_h`, `id.orig_p`, `id.resp_h`, `id.resp_p`, ...) as
 `analyzer.records.to_jsonable` writes them. With flat keys every dot in a key becomes an underscore
 (`id_orig_h`), as Elasticsearch wants. Nothing is collected: each event is written when it happens.
@@ -15,67 +18,8 @@ from typing import Any, TextIO
 
 from analyzer.records import to_jsonable
 
-EVENT_PATHS: dict[str, str] = {
-    "analyzer.trackers.conn.ConnRecord": "conn",
-    "analyzer.pipeline.Weird": "weird",
-    "analyzer.dissectors.base.ExpectedConnection": "expected_conn",
-    "analyzer.dissectors.dns.DnsMessageEvent": "dns",
-    "analyzer.dissectors.dns.DnsWeird": "weird",
-    "analyzer.dissectors.dhcp.DhcpMessage": "dhcp",
-    "analyzer.dissectors.dhcp.Dhcpv6Message": "dhcpv6",
-    "analyzer.dissectors.icmp.IcmpMessage": "icmp",
-    "analyzer.dissectors.icmp.IcmpError": "icmp",
-    "analyzer.dissectors.icmp.IcmpEcho": "icmp",
-    "analyzer.dissectors.ndp.NdpMessage": "ndp",
-    "analyzer.dissectors.tls.TlsClientHello": "tls",
-    "analyzer.dissectors.tls.TlsServerHello": "tls",
-    "analyzer.dissectors.tls.TlsAlert": "tls",
-    "analyzer.dissectors.tls.TlsMalformedMessage": "tls",
-    "analyzer.dissectors.tls.TlsHandshake": "tls",
-    "analyzer.dissectors.x509.X509Record": "x509",
-    "analyzer.dissectors.http.HttpRequest": "http",
-    "analyzer.dissectors.http.HttpResponse": "http",
-    "analyzer.dissectors.http.HttpUpgrade": "http",
-    "analyzer.dissectors.http.HttpTransaction": "http",
-    "analyzer.dissectors.smtp.SmtpCommand": "smtp",
-    "analyzer.dissectors.smtp.SmtpReply": "smtp",
-    "analyzer.dissectors.smtp.SmtpMessage": "smtp",
-    "analyzer.dissectors.pop3.Pop3Command": "pop3",
-    "analyzer.dissectors.pop3.Pop3Reply": "pop3",
-    "analyzer.dissectors.pop3.Pop3Data": "pop3",
-    "analyzer.dissectors.imap.ImapCommand": "imap",
-    "analyzer.dissectors.imap.ImapResponse": "imap",
-    "analyzer.dissectors.imap.ImapUntagged": "imap",
-    "analyzer.dissectors.ftp.FtpCommand": "ftp",
-    "analyzer.dissectors.ftp.FtpResponseCode": "ftp",
-    "analyzer.dissectors.ftp.FtpReply": "ftp",
-    "analyzer.dissectors.ftp.FtpRecord": "ftp",
-    "analyzer.dissectors.ftp.FtpSessionEnd": "ftp",
-    "analyzer.dissectors.ftp.FtpDataRecord": "ftp",
-    "analyzer.dissectors.smb.SmbCommand": "smb",
-    "analyzer.dissectors.smb.SmbDialects": "smb",
-    "analyzer.dissectors.smb.SmbTransform": "smb",
-    "analyzer.dissectors.smb.SmbWeird": "weird",
-    "analyzer.dissectors.smb.SmbTreeRecord": "smb",
-    "analyzer.dissectors.smb.SmbFileRecord": "smb",
-    "analyzer.dissectors.smb.SmbSessionRecord": "smb",
-}
-"""Event class (module.QualName) -> `_path`. A class not listed here and not in PATH_FIELDS gets the
-last part of its module's name (analyzer.dissectors.foo.Bar -> foo)."""
-PATH_FIELDS: dict[str, str] = {
-    "analyzer.dissectors.base.TlsUpgrade": "protocol",
-    "analyzer.dissectors.textproto.MailSessionStart": "service",
-    "analyzer.dissectors.textproto.AuthContinuation": "service",
-    "analyzer.dissectors.textproto.MailOddLine": "service",
-    "analyzer.dissectors.textproto.MailGap": "service",
-}
-"""Events shared by several protocols (class -> the field naming the protocol, used as `_path`)."""
-FIELD_RENAMES: dict[str, dict[str, str]] = {
-    "analyzer.pipeline.Weird": {"detail": "addl"},
-    "analyzer.dissectors.dns.DnsWeird": {"reason": "name"},
-    "analyzer.dissectors.smb.SmbWeird": {"reason": "name", "detail": "addl"},
-}
-"""Fields renamed to Zeek's names for the log they go to (weird.log calls them name and addl)."""
+PROTOCOL_PACKAGES = ("analyzer.dissectors.", "analyzer.trackers.")
+"""Modules whose classes default to the protocol their module (or package) is named after."""
 SECRET_FIELDS = frozenset({"password", "passwd", "pass", "secret", "credential", "credentials"})
 """Field names whose text is never written, whatever a dissector put there (defence in depth: the
 dissectors already keep no password)."""
@@ -83,23 +27,29 @@ HIDDEN = "<hidden>"
 """What a secret field shows instead of its value."""
 
 
-def class_key(cls: type) -> str:
-    """`module.QualName` of an event class, the key of EVENT_PATHS."""
-    return f"{cls.__module__}.{cls.__qualname__}"
+def default_path(cls: type) -> str:
+    """The `_path` of an event class that declares none: its protocol's module or package
+    (analyzer.dissectors.tls.handshake.X -> tls), else the last part of its module's name."""
+    module = cls.__module__
+    for prefix in PROTOCOL_PACKAGES:
+        if module.startswith(prefix):
+            return module[len(prefix) :].split(".", 1)[0]
+    return module.rsplit(".", 1)[-1]
 
 
 def event_path(event: object) -> str:
-    """The `_path` (log name) of one event."""
-    key = class_key(type(event))
-    path = EVENT_PATHS.get(key)
-    if path is not None:
+    """The `_path` (log name) of one event, as its class declares it: `LOG_PATH`, or `LOG_PATH_FIELD`
+    (events shared by several protocols: the field naming the protocol), else `default_path`."""
+    cls = type(event)
+    path = getattr(cls, "LOG_PATH", None)
+    if isinstance(path, str) and path:
         return path
-    via = PATH_FIELDS.get(key)
-    if via is not None:
+    via = getattr(cls, "LOG_PATH_FIELD", None)
+    if isinstance(via, str):
         value = getattr(event, via, None)
         if isinstance(value, str) and value:
             return value
-    return type(event).__module__.rsplit(".", 1)[-1]
+    return default_path(cls)
 
 
 def _hide_secrets(value: Any) -> Any:
@@ -123,11 +73,10 @@ def _flatten_keys(value: Any) -> Any:
 
 def event_record(event: object, flat_keys: bool = False) -> dict[str, Any]:
     """One event as a JSON-ready dict: `_path`, `_type`, then its fields (Zeek names)."""
-    key = class_key(type(event))
     fields = to_jsonable(event)
     if not isinstance(fields, dict):
         fields = {"value": fields}
-    renames = FIELD_RENAMES.get(key)
+    renames = dict(getattr(type(event), "LOG_RENAMES", ()))  # e.g. weird.log's name and addl
     if renames:
         fields = {renames.get(k, k): v for k, v in fields.items()}
     record: dict[str, Any] = {"_path": event_path(event), "_type": type(event).__name__}

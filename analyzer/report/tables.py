@@ -29,6 +29,7 @@ GENERIC_ROWS = 200
 GENERIC_COLUMNS = 10
 """Columns of one generic table of records (the first scalar fields of its first record)."""
 SECTION_TITLES: dict[str, str] = {
+    "findings": "Findings",
     "capture": "Capture overview",
     "flows": "Conversations",
     "icmp": "ICMP",

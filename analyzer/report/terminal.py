@@ -8,6 +8,7 @@ from typing import Any
 from analyzer.report.sections import core
 from analyzer.report.sections import dhcp as dhcp_section
 from analyzer.report.sections import dns as dns_section
+from analyzer.report.sections import findings as findings_section
 from analyzer.report.sections import ftp as ftp_section
 from analyzer.report.sections import http as http_section
 from analyzer.report.sections import icmp as icmp_section
@@ -20,6 +21,7 @@ from analyzer.report.text import TERMINAL_WIDTH, Table, format_table, safe
 SectionTables = Callable[[dict[str, Any]], list[Table]]
 
 SECTION_RENDERERS: dict[str, SectionTables] = {
+    "findings": findings_section.findings_tables,
     "capture": core.capture_tables,
     "flows": core.flow_tables,
     "icmp": icmp_section.icmp_tables,
