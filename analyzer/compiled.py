@@ -36,7 +36,11 @@ HOT_MODULES = (
     "analyzer.dissectors.smtp",
     "analyzer.dissectors.textproto",
     "analyzer.dissectors.tls",
-    "analyzer.dissectors.tls_fingerprints",
+    "analyzer.dissectors.tls.constants",
+    "analyzer.dissectors.tls.dissector",
+    "analyzer.dissectors.tls.events",
+    "analyzer.dissectors.tls.fingerprints",
+    "analyzer.dissectors.tls.messages",
     "analyzer.dissectors.x509",
     # trackers
     "analyzer.trackers.base",

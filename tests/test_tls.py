@@ -22,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analyzer import registry
-from analyzer.dissectors import tls_fingerprints as fp
 from analyzer.dissectors.tls import (
     HRR_RANDOM,
     MAX_HANDSHAKE_LENGTH,
@@ -40,6 +39,7 @@ from analyzer.dissectors.tls import (
     parse_sslv2_client_hello,
     version_name,
 )
+from analyzer.dissectors.tls import fingerprints as fp
 from analyzer.dissectors.x509 import X509Record, hostname_matches, parse_certificate
 from analyzer.errors import Malformed
 from analyzer.flows import Flow
