@@ -23,6 +23,7 @@ HOT_MODULES = (
     "analyzer.summary",
     # dissectors
     "analyzer.dissectors.base",
+    "analyzer.dissectors.dbtls",
     "analyzer.dissectors.dhcp",
     "analyzer.dissectors.dns",
     "analyzer.dissectors.ftp",

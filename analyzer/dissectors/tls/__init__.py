@@ -38,6 +38,7 @@ from analyzer.dissectors.tls.fingerprints import ja3_hash, ja3_string, ja3s_stri
 from analyzer.dissectors.tls.messages import (
     ClientHelloFields,
     ServerHelloFields,
+    looks_like_tls_client_hello,
     parse_alerts,
     parse_certificate_list,
     parse_client_hello,
@@ -45,6 +46,7 @@ from analyzer.dissectors.tls.messages import (
     parse_server_hello,
     parse_sslv2_client_hello,
     parse_sslv2_server_hello,
+    parse_truncated_client_hello,
 )
 from analyzer.dissectors.x509 import X509Record
 
@@ -74,6 +76,7 @@ __all__ = [
     "ja3s_string",
     "ja4",
     "ja4s",
+    "looks_like_tls_client_hello",
     "parse_alerts",
     "parse_certificate_list",
     "parse_client_hello",
@@ -81,5 +84,6 @@ __all__ = [
     "parse_server_hello",
     "parse_sslv2_client_hello",
     "parse_sslv2_server_hello",
+    "parse_truncated_client_hello",
     "version_name",
 ]

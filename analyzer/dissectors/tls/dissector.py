@@ -98,6 +98,7 @@ from analyzer.dissectors.tls.messages import (
     parse_server_hello,
     parse_sslv2_client_hello,
     parse_sslv2_server_hello,
+    parse_truncated_client_hello,
     wire_text,
 )
 from analyzer.dissectors.x509 import X509Record, parse_certificate
@@ -110,6 +111,9 @@ if TYPE_CHECKING:
 
 RECORD_HEADER_LEN = 5
 """type(1) version(2) length(2)."""
+
+TRUNCATED_HELLO_MIN = 6
+"""Bytes a cut ClientHello needs to be reported: its 4-byte handshake header and the 2-byte version."""
 
 _HEADER = 0
 """Reading a record header."""
@@ -132,6 +136,7 @@ class _Side:
         "encrypted",
         "first",
         "hs",
+        "last_ts",
         "need",
         "rtype",
         "sslv2",
@@ -155,6 +160,8 @@ class _Side:
         self.cipher_state = False
         """Zeek's STATE_ENCRYPTED: after this side's CCS, or its first TLS 1.3 application data."""
         self.app_bytes = 0
+        self.last_ts = 0.0
+        """Time of the last bytes fed (a message cut short is reported at this time)."""
 
 
 class TlsDissector:
@@ -244,6 +251,7 @@ class TlsDissector:
             return []
         if self._first_ts is None:
             self._first_ts = ts
+        side.last_ts = ts
         events: list[object] = []
         pos, n = 0, len(data)
         while pos < n:
@@ -295,17 +303,23 @@ class TlsDissector:
             if side.need == 0:
                 side.state = _HEADER
             return []
+        events: list[object] = []
+        self._truncated_hello(side, events)
         side.state = _LOST
         side.buf.clear()
         side.hs.clear()
         self._lost_sync = True
-        return []
+        return events
 
     def close(self, ts: float) -> list[object]:
+        events: list[object] = []
+        for side in (self._client, self._server):
+            if side.state != _LOST:
+                self._truncated_hello(side, events)
         if not self._history and not self._sslv2_hello:
-            return []  # no handshake, CCS or alert seen: nothing to say about a handshake
+            return events  # no handshake, CCS or alert seen: nothing to say about a handshake
         flow = self.flow
-        return [
+        events.append(
             TlsHandshake(
                 ts=self._first_ts if self._first_ts is not None else ts,
                 uid=flow.uid,
@@ -338,7 +352,8 @@ class TlsDissector:
                 sslv2_hello=self._sslv2_hello,
                 lost_sync=self._lost_sync,
             )
-        ]
+        )
+        return events
 
     # -- record layer --
 
@@ -507,6 +522,20 @@ class TlsDissector:
         # an SSLv2 session goes on in SSLv2 records, which this dissector does not follow
         self._client.state = self._server.state = _LOST
 
+    def _truncated_hello(self, side: _Side, events: list[object]) -> None:
+        """A ClientHello this side began and never finished (snap length, a gap, the end of the
+        stream): report what its first bytes hold, flagged truncated."""
+        pending = bytes(side.hs)
+        if side.state == _BODY and side.rtype == CT_HANDSHAKE and not side.sslv2:
+            pending += side.buf
+        side.hs.clear()
+        if side.encrypted or len(pending) < TRUNCATED_HELLO_MIN or pending[0] != HS_CLIENT_HELLO:
+            return
+        fields = parse_truncated_client_hello(pending[4:])
+        self._add_history(side, HISTORY_LETTERS[HS_CLIENT_HELLO])
+        self._add_stage(STAGES[HS_CLIENT_HELLO])
+        self._client_hello_event(side, fields, side.last_ts, events)
+
     # -- handshake messages --
 
     def _on_client_hello(self, side: _Side, msg: bytes, ts: float, events: list[object]) -> str | None:
@@ -522,7 +551,7 @@ class TlsDissector:
         flow = self.flow
         ja3_full = fields.ja3_full()
         ja3 = fp.ja3_hash(ja3_full) if ja3_full is not None else None
-        ja4 = fields.ja4()
+        ja4 = "" if fields.truncated else fields.ja4()
         event = TlsClientHello(
             ts=ts,
             uid=flow.uid,
@@ -545,12 +574,13 @@ class TlsDissector:
             ja3_full=ja3_full,
             ja4=ja4,
             from_orig=side.client,
+            truncated=fields.truncated,
         )
         events.append(event)
         self._client_hellos += 1
         self._server_name = fields.server_name
         self._client_offers_tls13 = event.offers_tls13
-        self._ja3, self._ja4 = ja3, ja4
+        self._ja3, self._ja4 = ja3, ja4 or None
         self._client_psk = fields.psk
         if fields.session_id and fields.session_id != bytes(32):
             self._client_session_id = fields.session_id

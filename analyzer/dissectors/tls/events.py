@@ -56,6 +56,9 @@ class TlsClientHello:
     """JA4 fingerprint (FoxIO)."""
     from_orig: bool = True
     """Sent by the connection's originator (False: roles flipped)."""
+    truncated: bool = False
+    """Cut short (snap length, or the stream ended or lost bytes inside it): the fields are those its
+    first bytes hold whole, JA3 is None and JA4 empty (a fingerprint of part of a hello would lie)."""
 
     @property
     def offers_tls13(self) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from analyzer.dissectors.tls import fingerprints as fp
 from analyzer.dissectors.tls.constants import (
+    CT_HANDSHAKE,
     EC_NAMED_CURVE,
     EXT_ALPN,
     EXT_EC_POINT_FORMATS,
@@ -22,9 +23,12 @@ from analyzer.dissectors.tls.constants import (
     EXT_SUPPORTED_GROUPS,
     EXT_SUPPORTED_VERSIONS,
     HRR_RANDOM,
+    HS_CLIENT_HELLO,
     MAX_CERTS_PER_MESSAGE,
+    MAX_HANDSHAKE_LENGTH,
     MAX_LIST_VALUES,
     MAX_NAME_CHARS,
+    MAX_RECORD_LENGTH,
     SNI_HOST_NAME,
     SSL2_CLIENT_HELLO,
     SSL2_SERVER_HELLO,
@@ -120,10 +124,12 @@ class ClientHelloFields:
     """Extensions whose own contents were malformed (reason keys); the hello still counts."""
     sslv2: bool = False
     """SSLv2-compatible CLIENT-HELLO."""
+    truncated: bool = False
+    """Only the first bytes of the message were seen: the fields are those read whole before the cut."""
 
     def ja3_full(self) -> str | None:
-        """JA3 string (None for SSLv2 hellos, which JA3 does not define)."""
-        if self.sslv2:
+        """JA3 string (None for SSLv2 hellos, which JA3 does not define, and for truncated hellos)."""
+        if self.sslv2 or self.truncated:
             return None
         return fp.ja3_string(self.version, self.ciphers, self.extensions, self.groups, self.point_formats)
 
@@ -230,7 +236,46 @@ def parse_client_hello(body: bytes) -> ClientHelloFields:
     session_id = r.vector(1).rest()
     ciphers = r.vector(2).u16_list()
     r.vector(1)  # compression methods
-    exts = _extensions(r)
+    return _client_hello_fields(version, session_id, ciphers, _extensions(r), truncated=False)
+
+
+def parse_truncated_client_hello(head: bytes) -> ClientHelloFields:
+    """What the first bytes of a ClientHello cut short hold (after its 4-byte handshake header).
+
+    Fields are read in wire order until the cut: every cipher suite whose two bytes are there, and
+    every extension that is whole (so an SNI counts only if its name is complete), as tshark shows
+    the fields before "[Packet size limited during capture]". The version needs its 2 bytes."""
+    r = _Reader(head, "client_hello")
+    version = r.uint(2)
+    session_id = b""
+    ciphers: tuple[int, ...] = ()
+    exts: list[tuple[int, _Reader]] = []
+    try:
+        r.take(32)  # random
+        session_id = r.vector(1).rest()
+        claimed = r.uint(2)
+        ciphers = _Reader(r.take(min(claimed, r.left) & ~1), "client_hello").u16_list()
+        if claimed > len(ciphers) * 2:
+            return _client_hello_fields(version, session_id, ciphers, exts, truncated=True)
+        r.vector(1)  # compression methods
+        block_len = r.uint(2)
+        block = _Reader(r.data, r.what, r.pos, min(r.end, r.pos + block_len))
+        while block.left:
+            etype = block.uint(2)
+            exts.append((etype, block.vector(2)))
+    except Malformed:
+        pass  # the cut: keep what was read whole
+    return _client_hello_fields(version, session_id, ciphers, exts, truncated=True)
+
+
+def _client_hello_fields(
+    version: int,
+    session_id: bytes,
+    ciphers: tuple[int, ...],
+    exts: list[tuple[int, _Reader]],
+    *,
+    truncated: bool,
+) -> ClientHelloFields:
     sni: str | None = None
     alpn: tuple[bytes, ...] = ()
     groups: tuple[int, ...] = ()
@@ -273,7 +318,28 @@ def parse_client_hello(body: bytes) -> ClientHelloFields:
         ticket=ticket,
         psk=psk,
         problems=tuple(problems),
+        truncated=truncated,
     )
+
+
+def looks_like_tls_client_hello(data: bytes) -> bool:
+    """The first bytes of a stream (or of what follows a STARTTLS-like switch) open a ClientHello.
+
+    A TLS record header (handshake, version 3.x, a length a record may have) followed, as far as the
+    bytes go, by a client_hello header whose length fits the limit and a 3.x client version; or an
+    SSLv2-compatible CLIENT-HELLO (2-byte header with the high bit set, message type 1, version 2.0 or
+    3.x). For any port: the classifier may call it on a flow's first payload."""
+    n = len(data)
+    if n >= 6 and data[0] == CT_HANDSHAKE and data[1] == 3 and data[2] <= 4:
+        length = (data[3] << 8) | data[4]
+        if not 4 <= length <= MAX_RECORD_LENGTH or data[5] != HS_CLIENT_HELLO:
+            return False
+        if n >= 9 and int.from_bytes(data[6:9], "big") > MAX_HANDSHAKE_LENGTH:
+            return False
+        return n < 10 or data[9] == 3
+    if n >= 5 and data[0] & 0x80 and data[2] == SSL2_CLIENT_HELLO:
+        return data[3] == 3 or (data[3], data[4]) == (0, 2)
+    return False
 
 
 def parse_server_hello(body: bytes) -> ServerHelloFields:
