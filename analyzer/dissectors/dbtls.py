@@ -16,7 +16,7 @@ PostgreSQL (frontend/backend protocol 3, "SSL session encryption"):
 MySQL (client/server protocol, capability CLIENT_SSL):
 
     server greeting (HandshakeV10: protocol 10) --> client "SSL request": packet 1 holding only the
-    capability flags (32 bytes with CLIENT_PROTOCOL_41, 4 in the 3.20 protocol) with CLIENT_SSL set
+    capability flags (32 bytes with CLIENT_PROTOCOL_41, 5 in the 3.20 protocol) with CLIENT_SSL set
         --> TLS from the client's next byte, and from the server's next byte
 
   A longer packet 1 is a HandshakeResponse (a login): the session stays in clear text.
@@ -74,8 +74,9 @@ MYSQL_ERR = 0xFF
 """First payload byte of an ERR packet (a server refusing the host sends it instead of a greeting)."""
 MYSQL_CLIENT_SSL = 0x0800
 """Capability flag CLIENT_SSL: the client switches to TLS after this packet."""
-MYSQL_SSL_REQUEST_LENGTHS = (32, 4)
-"""Payload lengths of an SSL request: HandshakeResponse41 cut after its filler, or the 3.20 form."""
+MYSQL_SSL_REQUEST_LENGTHS = (32, 5)
+"""Payload lengths of an SSL request: HandshakeResponse41 cut after its filler (4 capability, 4 max
+packet, 1 charset, 23 filler bytes), or the 3.20 form (2 capability, 3 max packet bytes)."""
 
 _START = 0
 """Nothing read yet."""
