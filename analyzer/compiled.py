@@ -36,7 +36,8 @@ HOT_MODULES = (
     "analyzer.dissectors.smb",
     "analyzer.dissectors.smtp",
     "analyzer.dissectors.textproto",
-    "analyzer.dissectors.tls",
+    # analyzer.dissectors.tls (the package __init__) only re-exports: it stays interpreted, and
+    # setup.py maps module names to <name>.py files, which a package __init__ is not
     "analyzer.dissectors.tls.constants",
     "analyzer.dissectors.tls.dissector",
     "analyzer.dissectors.tls.events",
