@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from analyzer.dissectors.dbtls import is_mysql_greeting, is_postgresql_start
 from analyzer.dissectors.http import is_http_start
 from analyzer.registry import TCP_SERVICES
 
@@ -81,6 +82,8 @@ PAYLOAD_SIGNATURES: dict[str, Callable[[bytes, bool], bool]] = {
     "ftp": _is_ftp,
     "pop3": _is_pop3,
     "imap": _is_imap,
+    "postgresql": is_postgresql_start,
+    "mysql": is_mysql_greeting,
 }
 """Service -> does this first payload look like it? Checked in this order."""
 

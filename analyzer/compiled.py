@@ -29,6 +29,7 @@ HOT_MODULES = (
     "analyzer.summary",
     # dissectors
     "analyzer.dissectors.base",
+    "analyzer.dissectors.dbtls",
     "analyzer.dissectors.dhcp",
     "analyzer.dissectors.dns",
     "analyzer.dissectors.ftp",
@@ -41,8 +42,13 @@ HOT_MODULES = (
     "analyzer.dissectors.smb",
     "analyzer.dissectors.smtp",
     "analyzer.dissectors.textproto",
-    "analyzer.dissectors.tls",
-    "analyzer.dissectors.tls_fingerprints",
+    # analyzer.dissectors.tls (the package __init__) only re-exports: it stays interpreted, and
+    # setup.py maps module names to <name>.py files, which a package __init__ is not
+    "analyzer.dissectors.tls.constants",
+    "analyzer.dissectors.tls.dissector",
+    "analyzer.dissectors.tls.events",
+    "analyzer.dissectors.tls.fingerprints",
+    "analyzer.dissectors.tls.messages",
     "analyzer.dissectors.x509",
     # trackers
     "analyzer.trackers.base",

@@ -16,6 +16,7 @@ from analyzer.dissectors import ftp as ftp_dissector
 from analyzer.dissectors import netbeui as netbeui_dissector
 from analyzer.dissectors import smb as smb_dissector
 from analyzer.dissectors.base import DatagramParser, StreamDissectorFactory
+from analyzer.dissectors.dbtls import MysqlDissector, PostgresqlDissector
 from analyzer.dissectors.dhcp import DhcpMessage, Dhcpv6Message
 from analyzer.dissectors.dns import DnsMessageEvent, DnsWeird
 from analyzer.dissectors.http import HttpDissector
@@ -67,6 +68,8 @@ TCP_SERVICES: dict[int, str] = {
     990: "ftps",
     445: "smb",
     139: "smb",
+    3306: "mysql",
+    5432: "postgresql",
 }
 """Well-known TCP ports and the service they propose."""
 
@@ -106,6 +109,8 @@ STREAM_DISSECTORS: dict[str, StreamDissectorFactory] = {
     "ftp": ftp_dissector.FtpDissector,
     "ftp-data": ftp_dissector.FtpDataDissector,
     "smb": smb_dissector.SmbDissector,
+    "mysql": MysqlDissector,  # until its SSL request: then TLS on the same stream
+    "postgresql": PostgresqlDissector,  # until SSLRequest/'S': then TLS on the same stream
 }
 """TCP service -> stream dissector class (one instance per flow)."""
 

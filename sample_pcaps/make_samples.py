@@ -2605,6 +2605,152 @@ def pcapng_bytes(frames: Sequence[tuple[int, bytes]]) -> bytes:
     return bytes(out)
 
 
+# ---------------------------------------------------------------------------------------------------
+# TLS edge cases (tls_edge.pcap, its own file, not merged into mixed.*)
+# ---------------------------------------------------------------------------------------------------
+
+TLS_EDGE_CUT_PAYLOAD = 120
+"""TCP payload bytes kept of the snapped ClientHello frame: the SNI ends at byte 104, the rest is cut."""
+MYSQL_CLIENT_SSL = 0x0800
+"""MySQL capability flag CLIENT_SSL."""
+PG_SSL_REQUEST = struct.pack("!II", 8, 80877103)
+"""PostgreSQL SSLRequest: length 8, code 1234.5679."""
+
+
+def mysql_packet(seq: int, payload: bytes) -> bytes:
+    """One MySQL packet: 3-byte little-endian length, sequence id, payload."""
+    return len(payload).to_bytes(3, "little") + bytes([seq]) + payload
+
+
+def mysql_greeting(label: str, version: str, caps: int) -> bytes:
+    """MySQL HandshakeV10 from the server (protocol 10, caching_sha2_password)."""
+    scramble = blob(label + "/scramble", 20)
+    body = (
+        b"\x0a"
+        + version.encode()
+        + b"\x00"
+        + struct.pack("<I", 42)
+        + scramble[:8]
+        + b"\x00"
+        + struct.pack("<H", caps & 0xFFFF)
+        + b"\xff"
+        + struct.pack("<H", 0x0002)
+        + struct.pack("<H", caps >> 16)
+        + bytes([21])
+        + bytes(10)
+        + scramble[8:]
+        + b"\x00"
+        + b"caching_sha2_password\x00"
+    )
+    return mysql_packet(0, body)
+
+
+def mysql_ssl_request(caps: int) -> bytes:
+    """The client's SSL request (HandshakeResponse41 cut after the filler): switch to TLS now."""
+    return mysql_packet(1, struct.pack("<IIB", caps, 1 << 24, 0xFF) + bytes(23))
+
+
+def tls12_exchange(
+    conv: TcpConv, label: str, sni: str, key: Ed25519PrivateKey, chain: Sequence[bytes]
+) -> None:
+    """A full TLS 1.2 handshake and one request/response on an open conversation."""
+    conv.send(True, client_hello(label, sni, tls13=False, alpn=["http/1.1"]))
+    conv.send(False, tls12_server_flight(label, chain, key, None))
+    conv.send(True, tls12_client_finish(label))
+    conv.send(False, tls_record(20, b"\x01") + tls_record(22, blob(label + "/server-finished", 40)))
+    conv.send(True, app_data(label + "/req", 90))
+    conv.send(False, app_data(label + "/resp", 140))
+
+
+def build_tls_edge(area: int) -> tuple[Capture, dict[int, int]]:
+    """Snapped ClientHello, retransmitted and duplicated hellos, TLS on a random port, MySQL and
+    PostgreSQL switching to TLS, PostgreSQL refusing it. Returns the capture and {frame index: caplen}."""
+    cap = Capture(ts_s(area))
+    key = ed25519_key("db.example.com")
+    cert = make_cert("db.example.com", key, "db.example.com", key, 0x4001, ca=False)
+    cuts: dict[int, int] = {}
+
+    # 1. A ClientHello whose frame was cut by the snap length (SNI kept, later extensions lost).
+    label = "edge-snapped"
+    conv = TcpConv(cap, CLIENT, 53100, remote("203.0.113.40"), 443, 0x50000001, 0x60000001)
+    conv.open()
+    conv.send(True, client_hello(label, "cut.example.com", tls13=False, alpn=["http/1.1"]))
+    cuts[len(cap.frames) - 1] = 14 + 20 + 20 + TLS_EDGE_CUT_PAYLOAD
+    conv.send(False, tls12_server_flight(label, [cert], key, None))
+    conv.send(True, tls12_client_finish(label))
+    conv.send(False, tls_record(20, b"\x01") + tls_record(22, blob(label + "/server-finished", 40)))
+    conv.close()
+
+    # 2. A ClientHello retransmitted 200 ms later (same sequence number, new IP id), and a ServerHello
+    #    captured twice (the very same frame bytes, as a span port duplicates them).
+    label = "edge-retrans"
+    conv = TcpConv(cap, CLIENT, 53101, remote("203.0.113.41"), 443, 0x50000002, 0x60000002)
+    cap.now_us += 1_000_000
+    conv.open()
+    hello = client_hello(label, "retrans.example.com", tls13=False, alpn=["http/1.1"])
+    conv.send(True, hello)
+    conv.c.seq -= len(hello)
+    conv.send(True, hello, gap_us=200_000)
+    flight = conv.send(False, tls12_server_flight(label, [cert], key, None))
+    cap.emit(flight[0], 40)
+    conv.send(True, tls12_client_finish(label))
+    conv.send(False, tls_record(20, b"\x01") + tls_record(22, blob(label + "/server-finished", 40)))
+    conv.close()
+
+    # 3. TLS on a port nobody registered.
+    conv = TcpConv(cap, CLIENT, 53102, LAN_NAS, 9443, 0x50000003, 0x60000003)
+    cap.now_us += 1_000_000
+    conv.open()
+    tls12_exchange(conv, "edge-port", "nas.example.com", key, [cert])
+    conv.close()
+
+    # 4. MySQL on 3306: greeting, SSL request, then TLS on the same connection.
+    caps = 0xDFFFFFFF
+    conv = TcpConv(cap, CLIENT, 53103, LAN_NAS, 3306, 0x50000004, 0x60000004)
+    cap.now_us += 1_000_000
+    conv.open()
+    conv.send(False, mysql_greeting("edge-mysql", "8.0.36", caps))
+    conv.send(True, mysql_ssl_request(0x01AFA20D | MYSQL_CLIENT_SSL))
+    tls12_exchange(conv, "edge-mysql", "db.example.com", key, [cert])
+    conv.close()
+
+    # 5. PostgreSQL on 5432: SSLRequest, 'S', then TLS.
+    conv = TcpConv(cap, CLIENT, 53104, LAN_NAS, 5432, 0x50000005, 0x60000005)
+    cap.now_us += 1_000_000
+    conv.open()
+    conv.send(True, PG_SSL_REQUEST)
+    conv.send(False, b"S")
+    tls12_exchange(conv, "edge-pgsql", "db.example.com", key, [cert])
+    conv.close()
+
+    # 6. PostgreSQL refusing TLS ('N'): the StartupMessage follows in clear text.
+    conv = TcpConv(cap, CLIENT, 53105, LAN_NAS, 5432, 0x50000006, 0x60000006)
+    cap.now_us += 1_000_000
+    conv.open()
+    conv.send(True, PG_SSL_REQUEST)
+    conv.send(False, b"N")
+    params = b"user\x00app\x00database\x00app\x00\x00"
+    conv.send(True, struct.pack("!II", 8 + len(params), 196608) + params)
+    conv.send(False, b"R" + struct.pack("!II", 8, 0))
+    conv.close()
+    return cap, cuts
+
+
+def pcap_bytes_cut(frames: Sequence[tuple[int, bytes]], cuts: dict[int, int]) -> bytes:
+    """Like `pcap_bytes`, but frame i keeps only its first cuts[i] bytes (its original length stays)."""
+    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET))
+    for i, (ts, data) in enumerate(frames):
+        kept = data[: cuts.get(i, len(data))]
+        out += struct.pack("<IIII", ts // 1_000_000, ts % 1_000_000, len(kept), len(data)) + kept
+    return bytes(out)
+
+
+def tls_edge_bytes() -> bytes:
+    """tls_edge.pcap, in the hour after the extras."""
+    cap, cuts = build_tls_edge(len(AREAS) + 1)
+    return pcap_bytes_cut(cap.frames, cuts)
+
+
 AREAS: dict[str, Callable[[int], Capture]] = {
     "icmp.pcap": build_icmp,
     "ndp.pcap": build_ndp,
@@ -2906,6 +3052,7 @@ def build_wifi() -> bytes:
 STANDALONE_FILES: dict[str, Callable[[], bytes]] = {
     "tunnels.pcap": build_tunnels,
     "wifi.pcapng": build_wifi,
+    "tls_edge.pcap": tls_edge_bytes,
 }
 """Sample files outside the areas and mixed.* (other link types, encapsulations)."""
 

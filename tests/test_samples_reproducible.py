@@ -33,7 +33,7 @@ AREA_FILES = [
     "smb.pcap",
 ]
 MERGED_FILES = ["mixed.pcap", "mixed.pcapng"]
-STANDALONE_FILES = ["tunnels.pcap", "wifi.pcapng"]
+STANDALONE_FILES = ["tunnels.pcap", "wifi.pcapng", "tls_edge.pcap"]
 ALL_FILES = AREA_FILES + MERGED_FILES + STANDALONE_FILES
 # The brief asks for small files; the merged one is the sum of the others, so it is the one to watch.
 MAX_FILE_BYTES = 100_000
@@ -57,7 +57,7 @@ def pcap_frames(data: bytes) -> list[tuple[int, bytes]]:
     offset = 24
     while offset < len(data):
         sec, usec, incl, orig = struct.unpack_from("<IIII", data, offset)
-        assert incl == orig
+        assert incl <= orig  # tls_edge.pcap holds one frame cut by the snap length
         offset += 16
         frames.append((sec * 1_000_000 + usec, data[offset : offset + incl]))
         offset += incl

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
+import shutil
 import struct
 import subprocess
 from collections import Counter
@@ -22,7 +23,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analyzer import registry
-from analyzer.dissectors import tls_fingerprints as fp
 from analyzer.dissectors.tls import (
     HRR_RANDOM,
     MAX_HANDSHAKE_LENGTH,
@@ -40,13 +40,22 @@ from analyzer.dissectors.tls import (
     parse_sslv2_client_hello,
     version_name,
 )
+from analyzer.dissectors.tls import fingerprints as fp
 from analyzer.dissectors.x509 import X509Record, hostname_matches, parse_certificate
 from analyzer.errors import Malformed
 from analyzer.flows import Flow
 from analyzer.report.sections.tls import tls_tables
 from analyzer.trackers import tls as tls_tracker
 from analyzer.trackers.tls import TlsTracker
-from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth
+from tests.oracle import (
+    SAMPLES,
+    SHARED_PCAPS,
+    analyze_json,
+    needs_shared,
+    needs_tshark,
+    truth,
+    tshark_frame_count,
+)
 from tests.streamkit import conversation_frames, flow_of, fuzz_feed, of, tcp_frame, write_pcap
 
 # -- wire builders --------------------------------------------------------------------------------------
@@ -1019,3 +1028,169 @@ def test_ja4_agrees_with_ndpi_published_results(rel: str, starttls: None) -> Non
         part_a, rest = ja4.split("_", 1)
         expected.add(NDPI_PART_A_DEVIATIONS.get(part_a, part_a) + "_" + rest)
     assert ours == expected
+
+
+# -- the package split (issue 17): every name others import stays importable -------------------------------
+
+
+def test_package_reexports_and_module_sizes() -> None:
+    import analyzer.dissectors.tls as pkg
+    from analyzer.dissectors import tls_fingerprints
+
+    for name in pkg.__all__:
+        assert getattr(pkg, name) is not None, name
+    assert pkg.ja4 is fp.ja4 is tls_fingerprints.ja4
+    assert pkg.parse_client_hello is parse_client_hello
+    assert TlsClientHello.__module__ == "analyzer.dissectors.tls.events"
+    folder = Path(pkg.__file__).parent
+    for module in folder.glob("*.py"):
+        if module.name != "constants.py":  # IANA tables: data aside
+            assert len(module.read_text().splitlines()) <= 800, module.name
+
+
+# -- ClientHellos cut short (issue 16) ---------------------------------------------------------------------
+
+CUT_HELLO = client_hello(
+    [ext(0x0A0A), sni_ext("cut.example.com"), alpn_ext("h2"), groups_ext(0x001D), sigalgs_ext(0x0403)],
+    ciphers=(0x1301, 0xC02F, 0xC030, 0x009C),
+)
+SNI_END = 4 + 2 + 32 + 1 + 2 + 8 + 2 + 2 + 4 + 4 + 2 + 1 + 2 + len("cut.example.com")
+"""Bytes of CUT_HELLO (handshake header included) up to the end of its server_name extension."""
+
+
+@pytest.mark.parametrize("cut", range(6, len(CUT_HELLO)))
+def test_truncated_hello_holds_a_prefix_of_the_whole_one(cut: int) -> None:
+    from analyzer.dissectors.tls import parse_truncated_client_hello
+
+    whole_fields = parse_client_hello(CUT_HELLO[4:])
+    part = parse_truncated_client_hello(CUT_HELLO[4:cut])
+    assert part.truncated and part.version == 0x0303
+    assert whole_fields.ciphers[: len(part.ciphers)] == part.ciphers
+    assert whole_fields.extensions[: len(part.extensions)] == part.extensions
+    assert part.server_name == ("cut.example.com" if cut >= SNI_END else None)
+    assert part.ja3_full() is None
+
+
+@pytest.mark.parametrize("how", ["gap", "close"])
+def test_hello_cut_short_is_reported_flagged_with_what_it_holds(how: str) -> None:
+    d = TlsDissector(make_flow())
+    rec = record(22, CUT_HELLO, version=0x0301)
+    events = d.feed(rec[: 5 + SNI_END + 3], True, CAPTURE_TS)
+    assert not of(events, TlsClientHello)  # still waiting for the rest
+    if how == "gap":
+        events += d.gap(len(rec) - 5 - SNI_END - 3, True, CAPTURE_TS + 1)
+        events += d.feed(record(22, SHD), False, CAPTURE_TS + 2)
+    events += d.close(CAPTURE_TS + 3)
+    (hello,) = of(events, TlsClientHello)
+    assert hello.truncated and hello.ts == CAPTURE_TS
+    assert hello.server_name == "cut.example.com" and hello.ciphers == (0x1301, 0xC02F, 0xC030, 0x009C)
+    assert hello.ja3 is None and hello.ja4 == ""
+    hs_rec = the_handshake(events)
+    assert hs_rec.server_name == "cut.example.com" and hs_rec.client_hellos == 1 and hs_rec.ja4 is None
+    tracker = TlsTracker()
+    for ev in events:
+        if type(ev) in TlsTracker.EVENT_TYPES:
+            tracker.handle(ev)
+    tls = tracker.finish()["tls"]
+    assert tls["client_hello"] == 0 and tls["client_hello_truncated"] == 1 and tls["sni"] == {}
+
+
+def test_whole_hello_is_not_truncated_and_a_stub_is_not_a_hello() -> None:
+    events = feed_all(TlsDissector(make_flow()), [(True, record(22, CUT_HELLO))])
+    (hello,) = of(events, TlsClientHello)
+    assert not hello.truncated and hello.ja4
+    d = TlsDissector(make_flow())
+    events = d.feed(record(22, CUT_HELLO)[:10], True, CAPTURE_TS) + d.close(CAPTURE_TS)  # 5 hello bytes
+    assert of(events, TlsClientHello) == [] and of(events, TlsHandshake) == []
+
+
+@given(st.binary(max_size=300))
+def test_truncated_hello_parser_only_raises_malformed(data: bytes) -> None:
+    from analyzer.dissectors.tls import parse_truncated_client_hello
+
+    try:
+        fields = parse_truncated_client_hello(data)
+    except Malformed:
+        assert len(data) < 2
+    else:
+        assert fields.truncated
+
+
+# -- TLS by payload on any port ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cut", [6, 9, 10, 50, None])
+def test_looks_like_tls_client_hello_on_hellos(cut: int | None) -> None:
+    from analyzer.dissectors.tls import looks_like_tls_client_hello
+
+    assert looks_like_tls_client_hello(record(22, CUT_HELLO, version=0x0301)[:cut])
+    sslv2 = bytes([0x80, 0x2E, 0x01, 0x03, 0x01]) + bytes(0x2B)
+    assert looks_like_tls_client_hello(sslv2[:cut])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET / HTTP/1.1\r\n",
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+        bytes.fromhex("0000000804d2162f"),  # PostgreSQL SSLRequest
+        bytes.fromhex("4a0000000a382e302e3336"),  # MySQL greeting
+        app_data(40),
+        record(22, SH12),  # a ServerHello
+        b"\x16\x03\x01\x00\x00\x01",  # an empty record
+        b"\x16\x03\x01\x02\x00\x01\xff\xff\xff",  # a hello claiming 16 MB
+        b"\x16\x03",
+    ],
+)
+def test_looks_like_tls_client_hello_rejects_other_payloads(data: bytes) -> None:
+    from analyzer.dissectors.tls import looks_like_tls_client_hello
+
+    assert not looks_like_tls_client_hello(data)
+
+
+# -- retransmitted and duplicated hellos, through the pipeline ------------------------------------------
+
+
+def test_retransmitted_and_duplicated_hello_counts_once(tmp_path: Path) -> None:
+    hello = record(22, CUT_HELLO, version=0x0301)
+    frames = conversation_frames(
+        CLIENT_IP,
+        SERVER_IP,
+        443,
+        [(True, hello), (False, record(22, SH12))],
+        pure_acks=False,
+        final_ack=False,
+    )
+    # frames: SYN, SYN/ACK, ACK, hello, ServerHello, FIN, FIN: retransmit the hello, duplicate the reply
+    frames = [*frames[:4], frames[3], frames[4], frames[4], *frames[5:]]
+    path = write_pcap(tmp_path / "retrans.pcap", ((int(CAPTURE_TS) + i, 0, f) for i, f in enumerate(frames)))
+    tls = analyze_json(str(path))["tls"]
+    assert tls["client_hello"] == 1 and tls["server_hello"] == 1
+    if shutil.which("tshark"):
+        _compare(str(path))
+
+
+# -- the edge sample, against tshark ------------------------------------------------------------------------
+
+EDGE = SAMPLES / "tls_edge.pcap"
+
+
+@needs_tshark
+def test_tls_edge_sample_agrees_with_tshark() -> None:
+    """Snapped hello (443), retransmitted hello and duplicated reply (443), TLS on 9443, MySQL (3306)
+    and PostgreSQL (5432) upgrades, and a PostgreSQL session that stays in clear text."""
+    _compare(str(EDGE))
+    ours = analyze_json(str(EDGE))
+    theirs = tshark_tls(str(EDGE))
+    ports = Counter(h["id.resp_p"] for h in ours["tls"]["handshakes"] if "C" in h["history"])
+    assert ports == {443: 2, 9443: 1, 3306: 1, 5432: 1}
+    assert theirs["ch"]["n"] == 4  # tshark 4.0 shows only the record header of the snapped hello
+    snapped = tshark_frame_count(str(EDGE), "tls.record.content_type == 22 && _ws.short")
+    assert ours["tls"]["client_hello_truncated"] == snapped == 1
+    cut = [h for h in ours["tls"]["handshakes"] if h["server_name"] == "cut.example.com"]
+    assert len(cut) == 1 and cut[0]["history"].endswith("C")
+    assert [(u["protocol"], u["id.resp_p"]) for u in ours["upgrades"]] == [
+        ("mysql", 3306),
+        ("postgresql", 5432),
+    ]
+    assert ours["services"]["postgresql"]["flows"] == 2 and ours["services"]["mysql"]["flows"] == 1

@@ -68,6 +68,7 @@ class TlsTracker:
 
     def __init__(self, ctx: object = None) -> None:
         self.client_hello = 0
+        self.client_hello_truncated = 0
         self.server_hello = 0
         self.hello_retry_requests = 0
         self.sslv2_client_hello = 0
@@ -110,6 +111,11 @@ class TlsTracker:
         pass  # nothing is pending: each event is complete when it arrives
 
     def _client_hello(self, ev: TlsClientHello) -> None:
+        if ev.truncated:
+            # counted apart: tshark 4.0 does not dissect a hello cut by the snap length (it shows only
+            # the record header), so `client_hello` stays comparable; its SNI is in the ssl.log record
+            self.client_hello_truncated += 1
+            return
         self.client_hello += 1
         if ev.sslv2:
             self.sslv2_client_hello += 1
@@ -189,6 +195,7 @@ class TlsTracker:
                 "sslv2_client_hello": self.sslv2_client_hello,
                 "client_hello_offering_tls13": self.offering_tls13,
                 "client_hello_without_sni": self.without_sni,
+                "client_hello_truncated": self.client_hello_truncated,
                 "versions": self.versions.as_dict(),
                 "client_hello_versions": self.client_versions.as_dict(),
                 "sni": self.sni.as_dict(),

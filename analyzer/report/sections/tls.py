@@ -42,15 +42,30 @@ def _findings(cert: dict[str, Any]) -> str:
 
 def tls_tables(summary: dict[str, Any]) -> list[Table]:
     tls = summary.get("tls") or {}
-    if not (tls.get("client_hello") or tls.get("server_hello") or tls.get("handshake_count")):
+    if not (
+        tls.get("client_hello")
+        or tls.get("client_hello_truncated")
+        or tls.get("server_hello")
+        or tls.get("handshake_count")
+    ):
         return []
     overview = Table(
         "TLS overview",
-        ["ClientHello", "ServerHello", "HRR", "handshakes", "established", "incomplete", "resumed"],
+        [
+            "ClientHello",
+            "cut short",
+            "ServerHello",
+            "HRR",
+            "handshakes",
+            "established",
+            "incomplete",
+            "resumed",
+        ],
     )
     overview.rows.append(
         [
             tls.get("client_hello", 0),
+            tls.get("client_hello_truncated", 0),
             tls.get("server_hello", 0),
             tls.get("hello_retry_requests", 0),
             tls.get("handshake_count", 0),
