@@ -76,16 +76,27 @@ RETRY = "retry"
 VERSION_NEGOTIATION = "version_negotiation"
 SHORT = "1rtt"
 
-PACKET_TYPES: dict[int, tuple[str, str, str, str]] = {
-    qc.QUIC_V1: (INITIAL, ZERO_RTT, HANDSHAKE, RETRY),
-    qc.QUIC_V2: (RETRY, INITIAL, ZERO_RTT, HANDSHAKE),
-}
-"""QUIC version -> packet type name by the two long-header type bits (RFC 9369 §3.2 remaps them)."""
+V1_TYPES = (INITIAL, ZERO_RTT, HANDSHAKE, RETRY)
+"""Packet type names by the two long-header type bits, QUIC v1 and the drafts (RFC 9000 §17.2)."""
+V2_TYPES = (RETRY, INITIAL, ZERO_RTT, HANDSHAKE)
+"""The same for QUIC v2, which remaps them (RFC 9369 §3.2)."""
+
+
+def packet_types(version: int) -> tuple[str, str, str, str] | None:
+    """The type table of a version whose Initials we can open; None for the others."""
+    if qc.initial_salt(version) is None:
+        return None
+    return V2_TYPES if version in qc.V2_VERSIONS else V1_TYPES
+
 
 VERSION_NAMES: dict[int, str] = {
     qc.QUIC_V1: "v1",
     qc.QUIC_V2: "v2",
     0: "negotiation",
+    0xFACEB001: "mvfst-22",
+    0xFACEB002: "mvfst-27",
+    0xFACEB00E: "mvfst-exp",
+    0x54303531: "T051",
 }
 """QUIC version -> name; drafts show as draft-NN, others as hex."""
 
@@ -103,6 +114,10 @@ FRAME_PING = 0x01
 FRAME_ACK = 0x02
 FRAME_ACK_ECN = 0x03
 FRAME_CRYPTO = 0x06
+GQUIC_CRYPTO = 0x08
+"""Google's T051 (gQUIC carrying TLS) numbers its CRYPTO frame 0x08."""
+CRYPTO_FRAME_TYPES: dict[int, int] = {0x54303531: GQUIC_CRYPTO}
+"""Versions whose CRYPTO frame type is not 0x06."""
 FRAME_CLOSE = 0x1C
 FRAME_CLOSE_APP = 0x1D
 HS_CLIENT_HELLO = 1
@@ -117,6 +132,8 @@ def version_name(version: int) -> str:
         return name
     if version >> 8 == 0xFF0000:
         return f"draft-{version & 0xFF}"
+    if version & 0x0F0F0F0F == 0x0A0A0A0A:
+        return "reserved"
     return f"{version:#010x}"
 
 
@@ -320,7 +337,7 @@ def parse_long_header(data: bytes, start: int) -> LongHeader:
             raise Malformed("quic_bad_version_negotiation", f"{end - pos} bytes of versions")
         versions = tuple(int.from_bytes(data[i : i + 4], "big") for i in range(pos, end, 4))
         return LongHeader(first, 0, VERSION_NEGOTIATION, dcid, scid, 0, end, start, versions)
-    types = PACKET_TYPES.get(version)
+    types = packet_types(version)
     if types is None:  # unknown version: the rest of the datagram is opaque
         return LongHeader(first, version, "unknown", dcid, scid, 0, end, start)
     kind = types[(first >> 4) & 0x03]
@@ -358,7 +375,7 @@ def unprotect(data: bytes, hdr: LongHeader, keys: qc.InitialKeys, largest_pn: in
     return pn, plain
 
 
-def initial_frames(plain: bytes) -> list[tuple[int, bytes]]:
+def initial_frames(plain: bytes, crypto_type: int = FRAME_CRYPTO) -> list[tuple[int, bytes]]:
     """The CRYPTO frames of a decrypted Initial payload as (offset, data), in packet order; PADDING,
     PING, ACK and CONNECTION_CLOSE are read past, any other frame is not allowed there."""
     out: list[tuple[int, bytes]] = []
@@ -369,7 +386,7 @@ def initial_frames(plain: bytes) -> list[tuple[int, bytes]]:
         ftype, pos = read_varint(plain, pos, end)
         if ftype in (FRAME_PADDING, FRAME_PING):
             continue
-        if ftype == FRAME_CRYPTO:
+        if ftype == crypto_type:
             offset, pos = read_varint(plain, pos, end)
             length, pos = read_varint(plain, pos, end)
             if pos + length > end:
@@ -402,7 +419,7 @@ def looks_like_quic(payload: bytes) -> bool:
     """Payload signature for UDP flows on any port: a client Initial of QUIC v1 or v2."""
     if len(payload) < MIN_CLIENT_INITIAL or payload[0] & 0xC0 != 0xC0:
         return False
-    types = PACKET_TYPES.get(int.from_bytes(payload[1:5], "big"))
+    types = packet_types(int.from_bytes(payload[1:5], "big"))
     return types is not None and types[(payload[0] >> 4) & 0x03] == INITIAL and payload[5] <= MAX_CID_LEN
 
 
@@ -497,6 +514,7 @@ class _Connection:
         "first_dcid",
         "hello",
         "history",
+        "hrr",
         "keys",
         "retry",
         "server",
@@ -519,6 +537,8 @@ class _Connection:
         self.cipher: str | None = None
         self.history = ""
         self.retry = False
+        self.hrr = False
+        """The server sent a HelloRetryRequest: the next ClientHello is a new one."""
         self.server_done = False
         self.dcid = b""
         self.client = CryptoStream()
@@ -727,7 +747,7 @@ class QuicDissector:
         events: list[object],
     ) -> None:
         stream.largest_pn = max(stream.largest_pn, pn)
-        for offset, chunk in initial_frames(plain):
+        for offset, chunk in initial_frames(plain, CRYPTO_FRAME_TYPES.get(hdr.version, FRAME_CRYPTO)):
             problem = stream.add(offset, chunk)
             if problem is not None:
                 events.append(QuicWeird(ts, self.flow.uid, problem, f"offset {offset}"))
@@ -741,6 +761,8 @@ class QuicDissector:
         self, conn: _Connection, hdr: LongHeader, body: bytes, ts: float, events: list[object]
     ) -> None:
         hello = parse_client_hello(body)
+        if conn.hello is not None and not conn.hrr:
+            return  # the same ClientHello sent again after a Retry: one per connection, as tshark
         for problem in hello.problems:
             events.append(QuicWeird(ts, self.flow.uid, "quic_" + problem.split(":")[0], problem))
         conn.hello = hello
@@ -772,6 +794,7 @@ class QuicDissector:
         hrr = sh.random == HRR_RANDOM
         conn.cipher = cipher_name(sh.cipher)
         conn.server_done = not hrr
+        conn.hrr = conn.hrr or hrr
         events.append(
             QuicServerHello(
                 ts=ts,

@@ -22,17 +22,55 @@ QUIC_V1 = 0x00000001
 QUIC_V2 = 0x6B3343CF
 """RFC 9369."""
 
-INITIAL_SALTS: dict[int, bytes] = {
-    QUIC_V1: bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"),
-    QUIC_V2: bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"),
-}
-"""QUIC version -> Initial salt (RFC 9001 §5.2, RFC 9369 §3.3.1)."""
+QUIC_V2_DRAFT = 0x709A50C4
+"""draft-ietf-quic-v2-00 .. -09 (before RFC 9369): v2's salt, labels and packet types."""
 
-KEY_LABELS: dict[int, tuple[bytes, bytes, bytes]] = {
-    QUIC_V1: (b"quic key", b"quic iv", b"quic hp"),
-    QUIC_V2: (b"quicv2 key", b"quicv2 iv", b"quicv2 hp"),
+SALT_DRAFT_22 = bytes.fromhex("7fbcdb0e7c66bbe9193a96cd21519ebd7a02644a")
+SALT_DRAFT_23 = bytes.fromhex("c3eef712c72ebb5a11a7d2432bb46365bef9f502")
+SALT_DRAFT_29 = bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899")
+SALT_V1 = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+SALT_V2 = bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9")
+
+INITIAL_SALTS: dict[int, bytes] = {
+    QUIC_V1: SALT_V1,  # RFC 9001 §5.2
+    QUIC_V2: SALT_V2,  # RFC 9369 §3.3.1
+    0xFACEB001: SALT_DRAFT_22,  # Facebook mvfst, draft-22 based
+    0xFACEB002: SALT_DRAFT_23,  # mvfst, draft-27 based
+    0xFACEB00E: SALT_DRAFT_23,  # mvfst experimental, draft-27 based
+    0x54303531: bytes.fromhex("7a4edef4e7ccee5fa4506c19124fc8ccda6e033d"),  # Google T051 (TLS)
 }
-"""QUIC version -> HKDF labels of (key, iv, hp) (RFC 9001 §5.1, RFC 9369 §3.3.2)."""
+"""QUIC version -> Initial salt, for versions that are not IETF drafts (see `initial_salt`)."""
+
+V2_VERSIONS = frozenset({QUIC_V2})
+"""Versions with v2's key labels and remapped long-header packet types (RFC 9369 §3.2)."""
+
+
+def initial_salt(version: int) -> bytes | None:
+    """The Initial salt of a version (IETF drafts 22 to 34 too, as Wireshark knows them), or None."""
+    salt = INITIAL_SALTS.get(version)
+    if salt is not None:
+        return salt
+    if version >> 8 == 0xFF0000:
+        draft = version & 0xFF
+        if draft <= 21:
+            return None
+        if draft == 22:
+            return SALT_DRAFT_22
+        if draft <= 28:
+            return SALT_DRAFT_23
+        if draft <= 32:
+            return SALT_DRAFT_29
+        if draft <= 34:
+            return SALT_V1
+    if version & 0x0F0F0F0F == 0x0A0A0A0A:
+        return SALT_DRAFT_29  # reserved "?a?a?a?a" versions (RFC 9000 §15): Wireshark opens them so
+    return None
+
+
+V1_LABELS = (b"quic key", b"quic iv", b"quic hp")
+"""HKDF labels of (key, iv, hp) (RFC 9001 §5.1)."""
+V2_LABELS = (b"quicv2 key", b"quicv2 iv", b"quicv2 hp")
+"""QUIC v2's labels (RFC 9369 §3.3.2)."""
 
 AEAD_TAG_LEN = 16
 """AES-128-GCM authentication tag."""
@@ -67,12 +105,12 @@ class InitialKeys:
 
 def initial_keys(version: int, dcid: bytes, server: bool) -> InitialKeys:
     """Initial keys of the client (server=False) or the server, from the client's first DCID."""
-    salt = INITIAL_SALTS.get(version)
+    salt = initial_salt(version)
     if salt is None:
         raise Malformed("quic_unsupported_version", f"{version:#010x}")
     secret = _hkdf_extract(salt, dcid)
     side = hkdf_expand_label(secret, b"server in" if server else b"client in", 32)
-    key_label, iv_label, hp_label = KEY_LABELS[version]
+    key_label, iv_label, hp_label = V2_LABELS if version in V2_VERSIONS else V1_LABELS
     return InitialKeys(
         key=hkdf_expand_label(side, key_label, 16),
         iv=hkdf_expand_label(side, iv_label, 12),
@@ -131,15 +169,18 @@ __all__ = [
     "AEAD_TAG_LEN",
     "HP_SAMPLE_LEN",
     "INITIAL_SALTS",
-    "KEY_LABELS",
     "MAX_KEY_CACHE",
     "QUIC_V1",
     "QUIC_V2",
+    "V1_LABELS",
+    "V2_LABELS",
+    "V2_VERSIONS",
     "InitialKeys",
     "decode_packet_number",
     "hkdf_expand_label",
     "hp_mask",
     "initial_keys",
+    "initial_salt",
     "nonce",
     "open_payload",
     "seal_payload",

@@ -112,8 +112,6 @@ class QuicTracker:
 
     def finish(self) -> dict[str, Any]:
         self._trim()
-        if not (self.connections or self.client_hello or self.packets.counts or self.malformed.counts):
-            return {}
         return {
             "quic": {
                 "client_hello": self.client_hello,
