@@ -578,6 +578,8 @@ class QuicDissector:
         """Server's SCID -> connection (the client's DCID once it heard the server)."""
         self._packets: Counter[str] = Counter()
         self._decrypted = 0
+        self._count = 0
+        """Connections opened on this flow (at most MAX_CONNECTIONS_PER_FLOW)."""
         self._last: _Connection | None = None
 
     # -- StreamDissector contract --
@@ -706,9 +708,10 @@ class QuicDissector:
                 pn, plain = unprotect(data, hdr, last.keys, last.client.largest_pn)
                 conn = last
             if conn is None:
-                if len(self._by_scid) >= MAX_CONNECTIONS_PER_FLOW:
+                if self._count >= MAX_CONNECTIONS_PER_FLOW:
                     raise Malformed("quic_too_many_connections", f"> {MAX_CONNECTIONS_PER_FLOW} on one flow")
                 conn = _Connection(ts, hdr.version, hdr.dcid, hdr.scid)
+                self._count += 1
                 self._by_scid[hdr.scid] = conn
         if len(self._conns) < 2 * MAX_CONNECTIONS_PER_FLOW:
             self._conns[hdr.dcid] = conn
@@ -747,6 +750,8 @@ class QuicDissector:
         events: list[object],
     ) -> None:
         stream.largest_pn = max(stream.largest_pn, pn)
+        if self.flow.service_how == "port":
+            self.flow.service_how = "both"  # an Initial opened: the payload confirms the port
         for offset, chunk in initial_frames(plain, CRYPTO_FRAME_TYPES.get(hdr.version, FRAME_CRYPTO)):
             problem = stream.add(offset, chunk)
             if problem is not None:
