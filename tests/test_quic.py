@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from analyzer.dissectors import quic_crypto as qc
 from analyzer.dissectors.quic import (
@@ -35,24 +38,18 @@ from analyzer.dissectors.tls import parse_client_hello
 from analyzer.errors import Malformed
 from tests import quic_vectors as vec
 from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, truth, tshark_fields
+from tests.streamkit import flow_of
 
 QUIC_SAMPLE = SAMPLES / "quic.pcap"
 HELLO_FILTER = "quic && tls.handshake.type == 1 && !icmp && !icmpv6"
 
 
-class _FakeFlow:
-    """The flow attributes the dissector reads (uid, endpoints, service_how)."""
-
-    uid = "Ctest"
-    orig_h = "192.0.2.10"
-    orig_port = 50000
-    resp_h = "203.0.113.1"
-    resp_port = 443
-    service_how: str | None = "port"
-
-
 def _dissector() -> QuicDissector:
-    return QuicDissector(_FakeFlow())  # type: ignore[arg-type]
+    """A dissector on a real UDP flow 192.0.2.10:50000 -> 203.0.113.1:443, labelled by its port."""
+    frame = Ether(src="00:00:5e:00:53:10", dst="00:00:5e:00:53:01") / IP(src="192.0.2.10", dst="203.0.113.1")
+    flow = flow_of(bytes(frame / UDP(sport=50000, dport=443) / Raw(b"q")), 1.0)
+    flow.service, flow.service_how = "quic", "port"
+    return QuicDissector(flow)
 
 
 def _of(events: list[Any], kind: type) -> list[Any]:
