@@ -262,7 +262,7 @@ class QuicWeird:
     uid: str
     """Flow uid."""
     reason: str
-    """Short stable key (quic_decrypt_failed, quic_truncated, ...)."""
+    """Short stable key (quic.decrypt_failed, quic_truncated, ...)."""
     detail: str
     """What was wrong."""
 
@@ -273,11 +273,11 @@ class QuicWeird:
 def read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
     """(value, next position) of a QUIC variable-length integer (RFC 9000 §16)."""
     if pos >= end:
-        raise Malformed("quic_truncated", "varint")
+        raise Malformed("quic.truncated", "varint")
     first = data[pos]
     size = 1 << (first >> 6)
     if pos + size > end:
-        raise Malformed("quic_truncated", "varint")
+        raise Malformed("quic.truncated", "varint")
     value = first & 0x3F
     for i in range(1, size):
         value = (value << 8) | data[pos + i]
@@ -312,29 +312,29 @@ def parse_long_header(data: bytes, start: int) -> LongHeader:
     """Parse the long header at `start` (RFC 9000 §17.2); raises Malformed."""
     end = len(data)
     if end - start < 7:
-        raise Malformed("quic_truncated", "long header")
+        raise Malformed("quic.truncated", "long header")
     first = data[start]
     version = int.from_bytes(data[start + 1 : start + 5], "big")
     pos = start + 5
     dcid_len = data[pos]
     pos += 1
     if version != 0 and dcid_len > MAX_CID_LEN:
-        raise Malformed("quic_bad_cid_length", f"dcid {dcid_len}")
+        raise Malformed("quic.bad_cid_length", f"dcid {dcid_len}")
     if pos + dcid_len + 1 > end:
-        raise Malformed("quic_truncated", "dcid")
+        raise Malformed("quic.truncated", "dcid")
     dcid = data[pos : pos + dcid_len]
     pos += dcid_len
     scid_len = data[pos]
     pos += 1
     if version != 0 and scid_len > MAX_CID_LEN:
-        raise Malformed("quic_bad_cid_length", f"scid {scid_len}")
+        raise Malformed("quic.bad_cid_length", f"scid {scid_len}")
     if pos + scid_len > end:
-        raise Malformed("quic_truncated", "scid")
+        raise Malformed("quic.truncated", "scid")
     scid = data[pos : pos + scid_len]
     pos += scid_len
     if version == 0:
         if (end - pos) % 4:
-            raise Malformed("quic_bad_version_negotiation", f"{end - pos} bytes of versions")
+            raise Malformed("quic.bad_version_negotiation", f"{end - pos} bytes of versions")
         versions = tuple(int.from_bytes(data[i : i + 4], "big") for i in range(pos, end, 4))
         return LongHeader(first, 0, VERSION_NEGOTIATION, dcid, scid, 0, end, start, versions)
     types = packet_types(version)
@@ -343,18 +343,18 @@ def parse_long_header(data: bytes, start: int) -> LongHeader:
     kind = types[(first >> 4) & 0x03]
     if kind == RETRY:
         if end - pos < qc.AEAD_TAG_LEN:
-            raise Malformed("quic_truncated", "retry")
+            raise Malformed("quic.truncated", "retry")
         return LongHeader(first, version, kind, dcid, scid, 0, end, start)
     if kind == INITIAL:
         token_len, pos = read_varint(data, pos, end)
         if pos + token_len > end:
-            raise Malformed("quic_truncated", "token")
+            raise Malformed("quic.truncated", "token")
         pos += token_len
     length, pos = read_varint(data, pos, end)
     if pos + length > end:
-        raise Malformed("quic_truncated", f"{kind} length {length} > {end - pos}")
+        raise Malformed("quic.truncated", f"{kind} length {length} > {end - pos}")
     if length < 4 + qc.HP_SAMPLE_LEN:
-        raise Malformed("quic_truncated", f"{kind} length {length}")
+        raise Malformed("quic.truncated", f"{kind} length {length}")
     return LongHeader(first, version, kind, dcid, scid, pos, pos + length, start)
 
 
@@ -381,7 +381,7 @@ def initial_frames(plain: bytes, crypto_type: int = FRAME_CRYPTO) -> list[tuple[
     out: list[tuple[int, bytes]] = []
     pos, end = 0, len(plain)
     if end == 0:
-        raise Malformed("quic_empty_payload", "")
+        raise Malformed("quic.empty_payload", "")
     while pos < end:
         ftype, pos = read_varint(plain, pos, end)
         if ftype in (FRAME_PADDING, FRAME_PING):
@@ -390,7 +390,7 @@ def initial_frames(plain: bytes, crypto_type: int = FRAME_CRYPTO) -> list[tuple[
             offset, pos = read_varint(plain, pos, end)
             length, pos = read_varint(plain, pos, end)
             if pos + length > end:
-                raise Malformed("quic_truncated", "crypto frame")
+                raise Malformed("quic.truncated", "crypto frame")
             out.append((offset, plain[pos : pos + length]))
             pos += length
         elif ftype in (FRAME_ACK, FRAME_ACK_ECN):
@@ -399,7 +399,7 @@ def initial_frames(plain: bytes, crypto_type: int = FRAME_CRYPTO) -> list[tuple[
             ranges, pos = read_varint(plain, pos, end)
             _, pos = read_varint(plain, pos, end)  # first range
             if ranges > end:
-                raise Malformed("quic_truncated", "ack ranges")
+                raise Malformed("quic.truncated", "ack ranges")
             for _ in range(2 * ranges + (3 if ftype == FRAME_ACK_ECN else 0)):
                 _, pos = read_varint(plain, pos, end)
         elif ftype in (FRAME_CLOSE, FRAME_CLOSE_APP):
@@ -408,10 +408,10 @@ def initial_frames(plain: bytes, crypto_type: int = FRAME_CRYPTO) -> list[tuple[
                 _, pos = read_varint(plain, pos, end)  # frame type
             reason_len, pos = read_varint(plain, pos, end)
             if pos + reason_len > end:
-                raise Malformed("quic_truncated", "connection_close")
+                raise Malformed("quic.truncated", "connection_close")
             pos += reason_len
         else:
-            raise Malformed("quic_frame_not_allowed", f"frame type {ftype:#x} in Initial")
+            raise Malformed("quic.frame_not_allowed", f"frame type {ftype:#x} in Initial")
     return out
 
 
@@ -467,12 +467,12 @@ class CryptoStream:
         if end <= have:
             return None  # retransmitted bytes already taken
         if end > MAX_CRYPTO_BYTES:
-            return "quic_crypto_overflow"
+            return "quic.crypto_overflow"
         if offset < have:
             data, offset = data[have - offset :], have
         old = self.fragments.get(offset)
         if old is None and len(self.fragments) >= MAX_CRYPTO_FRAGMENTS:
-            return "quic_crypto_fragments"
+            return "quic.crypto_fragments"
         if old is None or len(data) > len(old):
             self.fragments[offset] = data
         return None
@@ -493,7 +493,7 @@ class CryptoStream:
         while len(self.buffer) >= 4:
             length = int.from_bytes(self.buffer[1:4], "big")
             if length > MAX_HANDSHAKE_MESSAGE:
-                raise Malformed("quic_handshake_too_long", f"{length} bytes")
+                raise Malformed("quic.handshake_too_long", f"{length} bytes")
             if len(self.buffer) < 4 + length:
                 break
             out.append((self.buffer[0], self.buffer[4 : 4 + length]))
@@ -709,7 +709,7 @@ class QuicDissector:
                 conn = last
             if conn is None:
                 if self._count >= MAX_CONNECTIONS_PER_FLOW:
-                    raise Malformed("quic_too_many_connections", f"> {MAX_CONNECTIONS_PER_FLOW} on one flow")
+                    raise Malformed("quic.too_many_connections", f"> {MAX_CONNECTIONS_PER_FLOW} on one flow")
                 conn = _Connection(ts, hdr.version, hdr.dcid, hdr.scid)
                 self._count += 1
                 self._by_scid[hdr.scid] = conn
@@ -769,7 +769,7 @@ class QuicDissector:
         if conn.hello is not None and not conn.hrr:
             return  # the same ClientHello sent again after a Retry: one per connection, as tshark
         for problem in hello.problems:
-            events.append(QuicWeird(ts, self.flow.uid, "quic_" + problem.split(":")[0], problem))
+            events.append(QuicWeird(ts, self.flow.uid, problem.split(":")[0], problem))
         conn.hello = hello
         flow = self.flow
         events.append(

@@ -76,8 +76,6 @@ AEAD_TAG_LEN = 16
 """AES-128-GCM authentication tag."""
 HP_SAMPLE_LEN = 16
 """Header-protection sample length (RFC 9001 §5.4.2)."""
-MAX_KEY_CACHE = 256
-"""Derived Initial keys kept per dissector, by (version, DCID): derivation costs a few HMACs."""
 
 
 def _hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
@@ -107,7 +105,7 @@ def initial_keys(version: int, dcid: bytes, server: bool) -> InitialKeys:
     """Initial keys of the client (server=False) or the server, from the client's first DCID."""
     salt = initial_salt(version)
     if salt is None:
-        raise Malformed("quic_unsupported_version", f"{version:#010x}")
+        raise Malformed("quic.unsupported_version", f"{version:#010x}")
     secret = _hkdf_extract(salt, dcid)
     side = hkdf_expand_label(secret, b"server in" if server else b"client in", 32)
     key_label, iv_label, hp_label = V2_LABELS if version in V2_VERSIONS else V1_LABELS
@@ -138,11 +136,11 @@ def open_payload(keys: InitialKeys, packet_number: int, header: bytes, ciphertex
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     if len(ciphertext) < AEAD_TAG_LEN:
-        raise Malformed("quic_payload_too_short", f"{len(ciphertext)} bytes")
+        raise Malformed("quic.payload_too_short", f"{len(ciphertext)} bytes")
     try:
         return AESGCM(keys.key).decrypt(nonce(keys.iv, packet_number), ciphertext, header)
     except InvalidTag:
-        raise Malformed("quic_decrypt_failed", "") from None
+        raise Malformed("quic.decrypt_failed", "") from None
 
 
 def seal_payload(keys: InitialKeys, packet_number: int, header: bytes, plaintext: bytes) -> bytes:
@@ -169,7 +167,6 @@ __all__ = [
     "AEAD_TAG_LEN",
     "HP_SAMPLE_LEN",
     "INITIAL_SALTS",
-    "MAX_KEY_CACHE",
     "QUIC_V1",
     "QUIC_V2",
     "V1_LABELS",
