@@ -315,6 +315,9 @@ def parse_long_header(data: bytes, start: int) -> LongHeader:
         raise Malformed("quic.truncated", "long header")
     first = data[start]
     version = int.from_bytes(data[start + 1 : start + 5], "big")
+    types = packet_types(version)
+    if types is None and version != 0:  # a version we cannot open (gQUIC Q046, ...): opaque to the end
+        return LongHeader(first, version, "unknown", b"", b"", 0, end, start)
     pos = start + 5
     dcid_len = data[pos]
     pos += 1
@@ -337,9 +340,8 @@ def parse_long_header(data: bytes, start: int) -> LongHeader:
             raise Malformed("quic.bad_version_negotiation", f"{end - pos} bytes of versions")
         versions = tuple(int.from_bytes(data[i : i + 4], "big") for i in range(pos, end, 4))
         return LongHeader(first, 0, VERSION_NEGOTIATION, dcid, scid, 0, end, start, versions)
-    types = packet_types(version)
-    if types is None:  # unknown version: the rest of the datagram is opaque
-        return LongHeader(first, version, "unknown", dcid, scid, 0, end, start)
+    if types is None:
+        raise Malformed("quic.truncated", "version")  # unreachable: version 0 returned above
     kind = types[(first >> 4) & 0x03]
     if kind == RETRY:
         if end - pos < qc.AEAD_TAG_LEN:
