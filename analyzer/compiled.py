@@ -34,6 +34,7 @@ HOT_MODULES = (
     "analyzer.dissectors.pop3",
     "analyzer.dissectors.quic",
     "analyzer.dissectors.quic_crypto",
+    "analyzer.dissectors.quic_wire",
     "analyzer.dissectors.smb",
     "analyzer.dissectors.smtp",
     "analyzer.dissectors.textproto",
