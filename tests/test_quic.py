@@ -348,3 +348,12 @@ def test_v2_and_fragmented_hello_connections() -> None:
     # the client switched its DCID to the server's SCID, keeping the keys of its first DCID
     assert conn["client_initial_dcid"] == "5f6d2fa7a8d40742" and conn["server_scid"] == "ff6d2fa7a8d40742"
     assert frag["quic"]["decrypted_initials"] == 12
+
+
+def test_terminal_report_has_the_quic_tables() -> None:
+    from analyzer.report.terminal import render
+
+    text = render(analyze_json(str(QUIC_SAMPLE)), sections=["quic"], width=None)
+    assert "== QUIC overview ==" in text and "== QUIC connections ==" in text
+    assert "alt-port.example.org" in text and "q13d" in text
+    assert render(analyze_json(str(SAMPLES / "dns.pcap")), sections=["quic"]) == ""
