@@ -357,3 +357,14 @@ def test_terminal_report_has_the_quic_tables() -> None:
     assert "== QUIC overview ==" in text and "== QUIC connections ==" in text
     assert "alt-port.example.org" in text and "q13d" in text
     assert render(analyze_json(str(SAMPLES / "dns.pcap")), sections=["quic"]) == ""
+
+
+def test_a_client_initial_seen_as_coming_from_the_server_side_still_opens() -> None:
+    """On two high ports the flow's roles are a guess: the first Initial that opens with client keys
+    is the client's, whichever side the flow table put it on."""
+    d = _dissector()
+    assert len(_of(d.feed(vec.V1_CLIENT_INITIAL, False, 1.0), QuicClientHello)) == 1
+    other = _dissector()
+    assert other.feed(vec.V1_SERVER_INITIAL, False, 1.0) == []  # a server Initial with no client
+    (packets,) = _of(other.close(2.0), QuicPackets)
+    assert dict(packets.by_type) == {"initial": 1, "initial_without_client": 1}

@@ -521,7 +521,10 @@ class QuicDissector:
     def _server_initial(self, data: bytes, hdr: LongHeader, ts: float, events: list[object]) -> None:
         conn = self._by_scid.get(hdr.dcid) or self._last
         if conn is None:
-            self._packets["initial_without_client"] += 1
+            try:  # the flow's first packet came from the server side: perhaps roles were guessed wrong
+                self._client_initial(data, hdr, ts, events)
+            except Malformed:
+                self._packets["initial_without_client"] += 1
             return
         conn.note(INITIAL, False)
         self._last = conn
