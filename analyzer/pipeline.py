@@ -6,6 +6,8 @@ For each frame: decode the headers, count the frame and its protocol layers, fin
 the payload to whoever wants it:
 
 - UDP: the datagram parser of the flow's service (chosen once, by port, when the flow is created);
+- UDP with state across datagrams (QUIC): a per-flow dissector fed each datagram whole, attached
+  when the flow is created, by port or by the first datagram's signature (`registry.UDP_SIGNATURES`);
 - ICMP/ICMPv6: the ICMP parser;
 - TCP: at the first payload of a direction the flow is classified (port proposes, payload confirms).
   A flow whose service has a stream dissector gets one, with a reassembler started at the ISN seen
