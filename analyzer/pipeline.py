@@ -6,6 +6,8 @@ For each frame: decode the headers, count the frame and its protocol layers, fin
 the payload to whoever wants it:
 
 - UDP: the datagram parser of the flow's service (chosen once, by port, when the flow is created);
+- UDP with state across datagrams (QUIC): a per-flow dissector fed each datagram whole, attached
+  when the flow is created, by port or by the first datagram's signature (`registry.UDP_SIGNATURES`);
 - ICMP/ICMPv6: the ICMP parser;
 - TCP: at the first payload of a direction the flow is classified (port proposes, payload confirms).
   A flow whose service has a stream dissector gets one, with a reassembler started at the ISN seen
@@ -317,6 +319,9 @@ class Pipeline:
             ):
                 self._fast.learn(data, flow, from_orig)
         elif proto == UDP:
+            if flow.dissector is not None:  # a per-flow UDP dissector (QUIC): one datagram per feed
+                self._deliver(flow, ((from_orig, pkt.payload),), pkt.ts)
+                return
             parser = registry.DATAGRAM_PARSERS.get(flow.service or "")
             if parser is not None:
                 self._datagram(parser, pkt, flow)
@@ -360,6 +365,7 @@ class Pipeline:
             svc = registry.UDP_SERVICES.get(flow.resp_port) or registry.UDP_SERVICES.get(flow.orig_port)
             if svc:
                 flow.service, flow.service_how = svc, "port"
+            self._attach_udp(flow, pkt)
         elif flow.proto == TCP and self._expected:
             exp = self._expected.pop((flow.resp_h, flow.resp_port), None)
             if exp is None:  # active FTP: the announced side connects out
@@ -367,6 +373,19 @@ class Pipeline:
             if exp is not None:
                 flow.service, flow.service_how, flow.parent_uid = exp.service, "expected", exp.parent_uid
                 self._attach(flow, exp.service)
+
+    def _attach_udp(self, flow: Flow, pkt: Packet) -> None:
+        """A new UDP flow whose protocol keeps state across datagrams gets its per-flow dissector:
+        by port, or on any port where the first datagram carries the protocol's signature."""
+        if flow.service is None:
+            payload = pkt.payload
+            for name, looks_like in registry.UDP_SIGNATURES.items():
+                if looks_like(payload):
+                    flow.service, flow.service_how = name, "payload"
+                    break
+        factory = registry.UDP_DISSECTORS.get(flow.service or "")
+        if factory is not None:
+            flow.dissector = factory(flow)
 
     def _attach(self, flow: Flow, service: str) -> bool:
         """Give `flow` the stream dissector of `service` and a reassembler; False if it has none."""

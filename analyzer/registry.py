@@ -23,6 +23,7 @@ from analyzer.dissectors.http import HttpDissector
 from analyzer.dissectors.icmp import IcmpMessage, parse_icmpv4, parse_icmpv6
 from analyzer.dissectors.imap import ImapDissector
 from analyzer.dissectors.pop3 import Pop3Dissector
+from analyzer.dissectors.quic import QuicDissector, QuicWeird, looks_like_quic
 from analyzer.dissectors.smb import SmbWeird
 from analyzer.dissectors.smtp import SmtpDissector
 from analyzer.dissectors.tls import TlsDissector, TlsMalformedMessage
@@ -34,6 +35,7 @@ from analyzer.trackers.http import HttpTracker
 from analyzer.trackers.icmp import IcmpTracker
 from analyzer.trackers.mail import MailTracker
 from analyzer.trackers.ndp import NdpTracker
+from analyzer.trackers.quic import QuicTracker
 from analyzer.trackers.services import ServicesTracker
 from analyzer.trackers.smb import SmbTracker
 from analyzer.trackers.tls import TlsTracker
@@ -48,6 +50,9 @@ UDP_SERVICES: dict[int, str] = {
     546: "dhcpv6",
     547: "dhcpv6",
     138: "netbios-dgm",  # SMB1 browser/mailslot datagrams
+    443: "quic",
+    4433: "quic",
+    8443: "quic",
 }
 """Well-known UDP ports and the service they propose."""
 
@@ -82,6 +87,17 @@ DATAGRAM_PARSERS: dict[str, DatagramParser] = {
     "netbios-dgm": smb_dissector.parse_datagram,
 }
 """UDP service -> datagram parser."""
+
+UDP_DISSECTORS: dict[str, StreamDissectorFactory] = {
+    "quic": QuicDissector,  # Initial keys, CRYPTO reassembly and connection IDs span datagrams
+}
+"""UDP service -> per-flow dissector (one instance per flow, fed each datagram whole): for
+protocols whose state spans datagrams."""
+
+UDP_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
+    "quic": looks_like_quic,  # a v1/v2 client Initial on any port
+}
+"""UDP service -> does the first datagram of a flow on a port no service claims look like it?"""
 
 ICMP_PARSERS: dict[int, DatagramParser] = {
     ICMP: parse_icmpv4,
@@ -128,6 +144,7 @@ TRACKERS: list[type] = [
     SmbTracker,
     TunnelTracker,
     ServicesTracker,
+    QuicTracker,
 ]
 """Every tracker the pipeline builds; each declares the event types it consumes."""
 
@@ -140,7 +157,9 @@ __all__ = [
     "STREAM_DISSECTORS",
     "TCP_SERVICES",
     "TRACKERS",
+    "UDP_DISSECTORS",
     "UDP_SERVICES",
+    "UDP_SIGNATURES",
 ]
 
 
@@ -178,6 +197,7 @@ TOLERATED_MALFORMED: dict[type, Reasons] = {
     Dhcpv6Message: _each("problems"),
     TlsMalformedMessage: _reason_detail,
     SmbWeird: _reason_detail,
+    QuicWeird: _reason_detail,
 }
 """Events that report a problem the dissector tolerated (the message is still counted, as tshark
 counts it) -> the (reason, detail) pairs the pipeline adds to the summary's `malformed` counts and the

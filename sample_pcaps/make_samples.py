@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import ipaddress
 import itertools
 import struct
@@ -39,6 +40,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III
@@ -3049,10 +3052,251 @@ def build_wifi() -> bytes:
     return bytes(out)
 
 
+# ---------------------------------------------------------------------------------------------------
+# QUIC (sample_pcaps/quic.pcap, a file of its own: not merged into mixed.*)
+# ---------------------------------------------------------------------------------------------------
+# Initial packets are protected exactly as RFC 9001 §5 (v1) and RFC 9369 §3.3 (v2) say, with keys
+# derived from fixed Destination Connection IDs, fixed packet numbers and fixed TLS randoms, so the
+# file is reproducible byte for byte. Handshake and 1-RTT packets carry fixed opaque bytes (nobody
+# can open them without the TLS secrets, as in any real capture).
+
+QUIC_AREA = 20
+"""Time window of quic.pcap (beyond the areas and extras of mixed.*)."""
+QUIC_V1, QUIC_V2, QUIC_DRAFT29 = 0x00000001, 0x6B3343CF, 0xFF00001D
+QUIC_SALTS = {
+    QUIC_V1: bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"),
+    QUIC_V2: bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"),
+    QUIC_DRAFT29: bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899"),
+}
+QUIC_TYPE_BITS = {  # version -> {packet type: long-header type bits}
+    QUIC_V1: {"initial": 0, "0rtt": 1, "handshake": 2, "retry": 3},
+    QUIC_DRAFT29: {"initial": 0, "0rtt": 1, "handshake": 2, "retry": 3},
+    QUIC_V2: {"retry": 0, "initial": 1, "0rtt": 2, "handshake": 3},
+}
+RETRY_KEY_V1 = bytes.fromhex("be0c690b9f66575a1d766b54e368c84e")
+RETRY_NONCE_V1 = bytes.fromhex("461599d35d632bf2239825bb")
+QUIC_MIN_DATAGRAM = 1200
+QUIC_SERVER = remote("203.0.113.80")
+QUIC_SERVER2 = remote("198.51.100.81")
+
+
+def quic_varint(n: int) -> bytes:
+    """QUIC variable-length integer (1, 2 or 4 bytes here)."""
+    if n < 0x40:
+        return bytes([n])
+    if n < 0x4000:
+        return struct.pack("!H", 0x4000 | n)
+    return struct.pack("!I", 0x80000000 | n)
+
+
+def quic_expand_label(secret: bytes, label: str, length: int) -> bytes:
+    """HKDF-Expand-Label (RFC 8446 §7.1), empty context, one HMAC block."""
+    full = b"tls13 " + label.encode()
+    info = struct.pack("!H", length) + u8(full) + b"\x00"
+    return hmac.new(secret, info + b"\x01", hashlib.sha256).digest()[:length]
+
+
+def quic_initial_keys(version: int, dcid: bytes, server: bool) -> tuple[bytes, bytes, bytes]:
+    """(key, iv, hp) of the client's or server's Initial packets."""
+    secret = hmac.new(QUIC_SALTS[version], dcid, hashlib.sha256).digest()
+    side = quic_expand_label(secret, "server in" if server else "client in", 32)
+    prefix = "quicv2 " if version == QUIC_V2 else "quic "
+    return (
+        quic_expand_label(side, prefix + "key", 16),
+        quic_expand_label(side, prefix + "iv", 12),
+        quic_expand_label(side, prefix + "hp", 16),
+    )
+
+
+def quic_crypto(offset: int, data: bytes) -> bytes:
+    """CRYPTO frame."""
+    return b"\x06" + quic_varint(offset) + quic_varint(len(data)) + data
+
+
+def quic_ack(largest: int) -> bytes:
+    """ACK frame acknowledging packets 0..largest."""
+    return b"\x02" + quic_varint(largest) + quic_varint(0) + quic_varint(0) + quic_varint(largest)
+
+
+def quic_long_header(version: int, kind: str, dcid: bytes, scid: bytes, low_bits: int) -> bytes:
+    """Long header up to and including the SCID."""
+    first = 0xC0 | (QUIC_TYPE_BITS[version][kind] << 4) | low_bits
+    return bytes([first]) + struct.pack("!I", version) + u8(dcid) + u8(scid)
+
+
+def quic_initial(
+    version: int,
+    dcid: bytes,
+    scid: bytes,
+    pn: int,
+    frames: bytes,
+    keys: tuple[bytes, bytes, bytes],
+    *,
+    token: bytes = b"",
+    pad_to: int = 0,
+) -> bytes:
+    """One protected Initial packet (2-byte packet number), padded with PADDING frames to `pad_to`."""
+    key, iv, hp = keys
+    pn_len = 2
+    head = quic_long_header(version, "initial", dcid, scid, pn_len - 1) + quic_varint(len(token)) + token
+    overhead = len(head) + 2 + pn_len + 16  # 2-byte Length varint, packet number, AEAD tag
+    if overhead + len(frames) < pad_to:
+        frames += bytes(pad_to - overhead - len(frames))
+    header = head + struct.pack("!H", 0x4000 | (pn_len + len(frames) + 16)) + pn.to_bytes(pn_len, "big")
+    nonce = bytes(a ^ b for a, b in zip(iv, pn.to_bytes(12, "big"), strict=True))
+    sealed = AESGCM(key).encrypt(nonce, frames, header)
+    sample = sealed[4 - pn_len : 4 - pn_len + 16]
+    enc = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
+    mask = enc.update(sample) + enc.finalize()
+    protected = bytearray(header)
+    protected[0] ^= mask[0] & 0x0F
+    for i in range(pn_len):
+        protected[len(header) - pn_len + i] ^= mask[1 + i]
+    return bytes(protected) + sealed
+
+
+def quic_opaque(version: int, kind: str, dcid: bytes, scid: bytes, label: str, size: int) -> bytes:
+    """A Handshake or 0-RTT packet whose protected bytes are fixed filler (no keys to open it)."""
+    body = blob(label, size)
+    return quic_long_header(version, kind, dcid, scid, 1) + quic_varint(size) + body
+
+
+def quic_short(dcid: bytes, label: str, size: int) -> bytes:
+    """A 1-RTT (short header) packet with fixed opaque contents."""
+    return bytes([0x41]) + dcid + blob(label, size)
+
+
+def quic_retry(dcid: bytes, scid: bytes, odcid: bytes, token: bytes) -> bytes:
+    """A v1 Retry with its integrity tag (RFC 9001 §5.8)."""
+    packet = quic_long_header(QUIC_V1, "retry", dcid, scid, 0) + token
+    tag = AESGCM(RETRY_KEY_V1).encrypt(RETRY_NONCE_V1, b"", u8(odcid) + packet)
+    return packet + tag
+
+
+def quic_version_negotiation(dcid: bytes, scid: bytes, versions: Sequence[int]) -> bytes:
+    """Version Negotiation (version 0) listing `versions`."""
+    return (
+        b"\x80"
+        + struct.pack("!I", 0)
+        + u8(dcid)
+        + u8(scid)
+        + b"".join(struct.pack("!I", v) for v in versions)
+    )
+
+
+def quic_hello(label: str, sni: str, alpn: Sequence[str] = ("h3",)) -> bytes:
+    """A TLS 1.3 ClientHello handshake message (no record header), as QUIC carries it."""
+    return client_hello(label, sni, tls13=True, alpn=alpn)[5:]
+
+
+def quic_server_hello(label: str) -> bytes:
+    """A TLS 1.3 ServerHello handshake message (no record header)."""
+    return tls13_server_hello(label)[5:]
+
+
+def build_quic(area: int) -> Capture:
+    """QUIC v1 with a ClientHello in two Initials (CRYPTO frames out of order), coalesced server
+    Initial+Handshake+1-RTT; QUIC v2; a client-only v1 Initial on port 9443; a v1 Retry; a draft-29
+    Initial answered by Version Negotiation, then v1."""
+    cap = Capture(ts_s(area))
+    srv = QUIC_SERVER
+
+    # 1. v1 to quic.example.com: the ClientHello in two Initials, CRYPTO frames out of offset order.
+    dcid, cscid, sscid = blob("quic1/dcid", 8), blob("quic1/cscid", 8), blob("quic1/sscid", 8)
+    ckeys, skeys = quic_initial_keys(QUIC_V1, dcid, False), quic_initial_keys(QUIC_V1, dcid, True)
+    hello = quic_hello("quic1", "quic.example.com")
+    a, b = 120, 240
+    first = quic_crypto(b, hello[b:]) + bytes(3) + quic_crypto(0, hello[:a]) + b"\x01"
+    second = b"\x01" + bytes(2) + quic_crypto(a, hello[a:b])
+    udp(cap, CLIENT, srv, 50443, 443, quic_initial(QUIC_V1, dcid, cscid, 0, first, ckeys, pad_to=1200), 0)
+    udp(cap, CLIENT, srv, 50443, 443, quic_initial(QUIC_V1, dcid, cscid, 1, second, ckeys, pad_to=1200), 150)
+    shello = quic_crypto(0, quic_server_hello("quic1"))
+    datagram = (
+        quic_initial(QUIC_V1, cscid, sscid, 0, quic_ack(1) + shello, skeys)
+        + quic_opaque(QUIC_V1, "handshake", cscid, sscid, "quic1/server-handshake", 900)
+        + quic_short(cscid, "quic1/server-1rtt", 60)
+    )
+    udp(cap, srv, CLIENT, 443, 50443, datagram)
+    ack = quic_initial(QUIC_V1, sscid, cscid, 2, quic_ack(0), ckeys)
+    hs_pkt = quic_opaque(QUIC_V1, "handshake", sscid, cscid, "quic1/client-handshake", 80)
+    pad = QUIC_MIN_DATAGRAM - len(ack) - len(hs_pkt)
+    ack = quic_initial(QUIC_V1, sscid, cscid, 2, quic_ack(0), ckeys, pad_to=len(ack) + pad)
+    udp(cap, CLIENT, srv, 50443, 443, ack + hs_pkt, 400)
+    for i in range(3):
+        udp(cap, CLIENT, srv, 50443, 443, quic_short(sscid, f"quic1/c{i}", 40 + 30 * i), 300)
+        udp(cap, srv, CLIENT, 443, 50443, quic_short(cscid, f"quic1/s{i}", 200 + 100 * i))
+
+    # 2. v2 to v2.example.net: one Initial each way (the server's coalesced with a Handshake packet).
+    dcid, cscid, sscid = blob("quic2/dcid", 12), blob("quic2/cscid", 4), blob("quic2/sscid", 4)
+    ckeys, skeys = quic_initial_keys(QUIC_V2, dcid, False), quic_initial_keys(QUIC_V2, dcid, True)
+    frames = quic_crypto(0, quic_hello("quic2", "v2.example.net"))
+    udp(
+        cap,
+        CLIENT2,
+        srv,
+        51443,
+        443,
+        quic_initial(QUIC_V2, dcid, cscid, 0, frames, ckeys, pad_to=1200),
+        5_000,
+    )
+    datagram = quic_initial(QUIC_V2, cscid, sscid, 0, quic_crypto(0, quic_server_hello("quic2")), skeys)
+    datagram += quic_opaque(QUIC_V2, "handshake", cscid, sscid, "quic2/server-handshake", 700)
+    udp(cap, srv, CLIENT2, 443, 51443, datagram)
+    udp(cap, CLIENT2, srv, 51443, 443, quic_short(sscid, "quic2/c0", 50), 200)
+
+    # 3. v1 on port 9443, client only (no answer): found by its payload, not its port.
+    dcid = blob("quic3/dcid", 8)
+    frames = quic_crypto(0, quic_hello("quic3", "alt-port.example.org"))
+    keys = quic_initial_keys(QUIC_V1, dcid, False)
+    udp(
+        cap,
+        CLIENT,
+        QUIC_SERVER2,
+        52443,
+        9443,
+        quic_initial(QUIC_V1, dcid, b"", 0, frames, keys, pad_to=1200),
+        5_000,
+    )
+
+    # 4. v1 with a Retry: the client sends its ClientHello again to the new DCID, with the token.
+    odcid, cscid, rscid = blob("quic4/dcid", 8), blob("quic4/cscid", 8), blob("quic4/rscid", 8)
+    hello = quic_crypto(0, quic_hello("quic4", "retry.example.com"))
+    keys = quic_initial_keys(QUIC_V1, odcid, False)
+    udp(cap, CLIENT, srv, 53443, 443, quic_initial(QUIC_V1, odcid, cscid, 0, hello, keys, pad_to=1200), 5_000)
+    token = blob("quic4/token", 32)
+    udp(cap, srv, CLIENT, 443, 53443, quic_retry(cscid, rscid, odcid, token))
+    keys = quic_initial_keys(QUIC_V1, rscid, False)
+    datagram = quic_initial(QUIC_V1, rscid, cscid, 1, hello, keys, token=token, pad_to=1200)
+    udp(cap, CLIENT, srv, 53443, 443, datagram)
+    skeys = quic_initial_keys(QUIC_V1, rscid, True)
+    frames = quic_ack(1) + quic_crypto(0, quic_server_hello("quic4"))
+    udp(cap, srv, CLIENT, 443, 53443, quic_initial(QUIC_V1, cscid, rscid, 0, frames, skeys))
+
+    # 5. A draft-29 Initial answered by Version Negotiation (v1, v2); the client starts over in v1.
+    dcid, cscid = blob("quic5/dcid", 8), blob("quic5/cscid", 8)
+    frames = quic_crypto(0, quic_hello("quic5", "vn.example.com"))
+    keys = quic_initial_keys(QUIC_DRAFT29, dcid, False)
+    udp(
+        cap,
+        CLIENT,
+        srv,
+        54443,
+        443,
+        quic_initial(QUIC_DRAFT29, dcid, cscid, 0, frames, keys, pad_to=1200),
+        5_000,
+    )
+    udp(cap, srv, CLIENT, 443, 54443, quic_version_negotiation(cscid, dcid, [QUIC_V1, QUIC_V2]))
+    dcid = blob("quic5/dcid-v1", 8)
+    keys = quic_initial_keys(QUIC_V1, dcid, False)
+    udp(cap, CLIENT, srv, 54443, 443, quic_initial(QUIC_V1, dcid, cscid, 0, frames, keys, pad_to=1200))
+    return cap
+
+
 STANDALONE_FILES: dict[str, Callable[[], bytes]] = {
     "tunnels.pcap": build_tunnels,
     "wifi.pcapng": build_wifi,
     "tls_edge.pcap": tls_edge_bytes,
+    "quic.pcap": lambda: pcap_bytes(build_quic(QUIC_AREA).frames),
 }
 """Sample files outside the areas and mixed.* (other link types, encapsulations)."""
 

@@ -38,6 +38,7 @@ SECTION_TITLES: dict[str, str] = {
     "dhcpv6": "DHCPv6",
     "dns": "DNS",
     "tls": "TLS",
+    "quic": "QUIC",
     "http": "HTTP",
     "smtp": "SMTP",
     "pop3": "POP3",

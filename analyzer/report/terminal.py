@@ -13,6 +13,7 @@ from analyzer.report.sections import ftp as ftp_section
 from analyzer.report.sections import http as http_section
 from analyzer.report.sections import icmp as icmp_section
 from analyzer.report.sections import mail as mail_section
+from analyzer.report.sections import quic as quic_section
 from analyzer.report.sections import services as services_section
 from analyzer.report.sections import smb as smb_section
 from analyzer.report.sections import tls as tls_section
@@ -30,6 +31,7 @@ SECTION_RENDERERS: dict[str, SectionTables] = {
     "dhcpv6": dhcp_section.dhcpv6_tables,
     "dns": dns_section.dns_tables,
     "tls": tls_section.tls_tables,
+    "quic": quic_section.quic_tables,
     "http": http_section.http_tables,
     "smtp": mail_section.smtp_tables,
     "pop3": mail_section.pop3_tables,
