@@ -19,6 +19,18 @@ SCHEMA = "pcap-analyzer/summary/1"
 CORE_SECTIONS = ("capture", "protocols", "flows", "malformed")
 
 
+def rates(packets: int, data: int, duration: float) -> dict[str, float | None]:
+    """capinfos' derived numbers: data byte and bit rate, average packet size and packet rate
+    (None where undefined: no packets, or a zero duration)."""
+    per_second = duration > 0
+    return {
+        "data_rate": data / duration if per_second else None,
+        "bit_rate": 8 * data / duration if per_second else None,
+        "avg_packet_size": data / packets if packets else None,
+        "packet_rate": packets / duration if per_second else None,
+    }
+
+
 @dataclass(slots=True)
 class Summary:
     """A finished analysis: the core sections plus one section per protocol area."""
@@ -31,7 +43,7 @@ class Summary:
 
     @classmethod
     def build(cls, pipe: Pipeline, sections: dict[str, Any]) -> Summary:
-        files = [
+        files: list[dict[str, Any]] = [
             {
                 "path": f.path,
                 "format": f.format,
@@ -47,10 +59,15 @@ class Summary:
                 "link_types": dict(f.link_types),
                 "error": f.error,
                 "error_offset": f.error_offset,
+                "file_size": f.file_size,
+                "interfaces": list(f.interfaces),
+                "snaplen": max((i["snaplen"] for i in f.interfaces), default=None),
             }
             for f in pipe.files
         ]
-        capture = {
+        for entry in files:
+            entry.update(rates(entry["packets"], entry["bytes"], entry["duration"]))
+        capture: dict[str, Any] = {
             "files": files,
             "packets": pipe.packets,
             "bytes": pipe.bytes,
@@ -59,6 +76,9 @@ class Summary:
             "duration": (pipe.last_ts - pipe.first_ts) if pipe.first_ts is not None and pipe.last_ts else 0.0,
             "link_types": dict(pipe.link_types.most_common()),
         }
+        sizes = [f["file_size"] for f in files]
+        capture["file_size"] = sum(sizes) if sizes and None not in sizes else None
+        capture.update(rates(pipe.packets, pipe.bytes, capture["duration"]))
         sections.setdefault("flows", {})
         sections["flows"]["evicted"] = pipe.flows.evicted
         sections["ip_fragments"] = pipe.fragment_stats()

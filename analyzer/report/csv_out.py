@@ -56,14 +56,15 @@ def file_name(section: str, title: str, taken: set[str]) -> str:
 
 
 def write_csv(
-    summary: dict[str, Any], directory: str | Path, sections: list[str] | None = None
+    summary: dict[str, Any], directory: str | Path, sections: list[str] | None = None, top: int | None = None
 ) -> list[Path]:
-    """Write one CSV per table of the summary (or of the named sections); returns the files written."""
+    """Write one CSV per table of the summary (or of the named sections), every row unless `top`
+    limits the ranked ones; returns the files written."""
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     written: list[Path] = []
-    for section in report_sections(summary, sections):
+    for section in report_sections(summary, sections, top):
         for table in section.tables:
             path = out_dir / file_name(section.name, table.title, taken)
             with path.open("w", encoding="utf-8", newline="") as fh:

@@ -83,6 +83,15 @@ HIDDEN = "<hidden>"
 """What a secret field shows instead of its value."""
 
 
+SESSION_PATHS = ("smtp", "pop3", "imap", "ftp")
+"""`_path`s that PATH_FIELDS events take from their protocol field."""
+
+
+def known_paths() -> list[str]:
+    """Every `_path` an event can have, sorted (what `events --path` accepts)."""
+    return sorted(set(EVENT_PATHS.values()) | set(SESSION_PATHS))
+
+
 def class_key(cls: type) -> str:
     """`module.QualName` of an event class, the key of EVENT_PATHS."""
     return f"{cls.__module__}.{cls.__qualname__}"
@@ -162,15 +171,17 @@ def write_events(
     flat_keys: bool = False,
     only: Iterable[str] | None = None,
     on_file: Callable[[Any], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> JsonLinesWriter:
     """Run the pipeline over capture files in order, writing every event to `out` as it comes;
-    `on_file` gets each file's FileStats (with its error, if any)."""
+    `on_file` gets each file's FileStats (with its error, if any); `progress` gets (bytes read,
+    file size) now and then."""
     from analyzer.pipeline import Pipeline
 
     writer = JsonLinesWriter(out, flat_keys, only)
     pipe = Pipeline(event_sink=writer)
     for path in paths:
-        stats = pipe.run_file(path)
+        stats = pipe.run_file(path, progress)
         if on_file is not None:
             on_file(stats)
     return writer

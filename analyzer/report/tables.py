@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.report.terminal import SECTION_RENDERERS
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, limit_rows, safe
 
 NOT_A_SECTION = frozenset({"schema"})
 """Top-level summary keys that are not sections."""
@@ -76,15 +76,29 @@ def section_names(summary: dict[str, Any]) -> list[str]:
     return names
 
 
-def report_sections(summary: dict[str, Any], only: list[str] | None = None) -> list[Section]:
-    """The sections of the summary (or only the named ones) that have at least one non-empty table."""
+def known_section_names() -> list[str]:
+    """Every name --section accepts, known before any input is read: the renderers' sections, those
+    shown by another, and every section an empty analysis produces."""
+    from analyzer.pipeline import Pipeline
+
+    pipe = Pipeline()
+    pipe.end_of_input()
+    names = section_names(pipe.summary().to_json())
+    return names + [n for n in SHOWN_BY if n not in names]
+
+
+def report_sections(
+    summary: dict[str, Any], only: list[str] | None = None, top: int | None = None
+) -> list[Section]:
+    """The sections of the summary (or only the named ones) that have at least one non-empty table;
+    ranked tables keep their first `top` rows (None: all), their title saying what was left out."""
     out: list[Section] = []
     for name in section_names(summary):
         if only and name not in only:
             continue
         build = SECTION_RENDERERS.get(name)
         tables = build(summary) if build is not None else generic_tables(name, summary.get(name))
-        tables = [t for t in tables if t.rows]
+        tables = [limit_rows(t, top) for t in tables if t.rows]
         if tables:
             out.append(Section(name, section_title(name), tables))
     return out
