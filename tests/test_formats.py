@@ -15,8 +15,20 @@ from analyzer.report.csv_out import csv_cell, file_name, write_csv
 from analyzer.report.markdown import md_escape, render_markdown
 from analyzer.report.tables import generic_tables, report_sections, section_names
 from analyzer.report.terminal import SECTION_RENDERERS, render
-from analyzer.report.text import MIN_COLUMN, TERMINAL_WIDTH, cut, fit_table, format_table, safe
+from analyzer.report.text import (
+    TERMINAL_WIDTH,
+    Table,
+    aggregate,
+    cut,
+    endpoint,
+    fit_table,
+    format_table,
+    layout,
+    limit_rows,
+    safe,
+)
 from tests.oracle import SAMPLES, analyze_json, sample_files
+from tests.wholeness import appears_whole, identifiers
 
 MIXED = SAMPLES / "mixed.pcap"
 HOSTILE = "\x1b[31mred\x1b[0m\r\n\x07<script>|*_`=cmd()\u202egnp.exe"
@@ -50,33 +62,83 @@ def test_cut_uses_an_ellipsis() -> None:
     assert cut("abc", 5) == "abc" and cut("abcdef", 0) == "abcdef"
 
 
-def test_fit_table_cuts_the_widest_column_first() -> None:
-    rows = [["a", "x" * 100, "12345"], ["b", "short", "7"]]
-    heads, cells = fit_table(["k", "long text", "n"], rows, 40)
-    widths = [max(len(h) + 2, *(len(r[i]) for r in cells)) for i, h in enumerate(heads)]
-    assert sum(widths) + 2 * (len(widths) - 1) <= 40
-    assert cells[0][1].endswith("…") and cells[0][0] == "a" and cells[0][2] == "12345"
+def test_safe_cuts_nothing_unless_asked() -> None:
+    value = "x" * 500 + " 2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"
+    assert safe(value) == value and safe(value, 10) == "x" * 9 + "…"
 
 
-def test_fit_table_stops_at_the_minimum_column() -> None:
-    rows = [["x" * 30] * 12]
-    _, cells = fit_table([f"h{i}" for i in range(12)], rows, 40)
-    assert all(len(c) == MIN_COLUMN for c in cells[0])
+@pytest.mark.parametrize(
+    ("host", "port", "text"),
+    [
+        ("192.0.2.1", 53, "192.0.2.1:53"),
+        ("2001:db8:2::53", 53, "[2001:db8:2::53]:53"),
+        ("fe80::1%eth0", 546, "[fe80::1%eth0]:546"),
+        ("2001:db8::1", None, "2001:db8::1"),
+        (None, 80, "-:80"),
+    ],
+)
+def test_endpoint_brackets_ipv6(host: str | None, port: int | None, text: str) -> None:
+    assert endpoint(host, port) == text
+
+
+def test_aggregate_folds_identical_rows_with_a_count() -> None:
+    rows = [["fe80::1", "no answer"]] * 30 + [["fe80::2", "fe80::a"]]
+    heads, folded = aggregate(["src", "answered by"], rows)
+    assert heads == ["src", "answered by", "count"]
+    assert folded == [["fe80::1", "no answer", 30], ["fe80::2", "fe80::a", 1]]
+    assert aggregate(["a"], [["x"], ["y"]]) == (["a"], [["x"], ["y"]])
+
+
+def test_fit_table_wraps_prose_and_never_splits_a_word() -> None:
+    prose = (
+        "UDP [2001:db8:1::10]:41001 → [2001:db8:ffff::1]:53 undeliverable: no route "
+        "(reported by 2001:db8:1::1)"
+    )
+    rows = [["ICMPv6", prose, "CEpSpNVwCZyCve4HqM"]] * 5
+    fitted = fit_table(["ver", "what happened", "refused flow"], rows, 60, optional=("refused flow",))
+    assert fitted is not None
+    heads, cells = fitted
+    assert heads == ["ver", "what happened"]
+    text = layout(heads, cells)
+    assert max(len(line) for line in text.splitlines()) <= 60
+    for word in prose.split():
+        assert word in text
+
+
+def test_fit_table_gives_up_on_identifiers_wider_than_the_terminal() -> None:
+    rows = [
+        [f"[2001:db8:{i}::10]:51001", f"[2001:db8:{i}::20]:80", "2024-03-01 10:00:00.000"] for i in range(5)
+    ]
+    assert fit_table(["a", "b", "c"], rows, 40) is None
+    text = format_table(["a", "b", "c"], rows, 40)
+    assert "[2001:db8:4::10]:51001" in text and "2024-03-01 10:00:00.000" in text and "…" not in text
 
 
 def test_format_table_prints_a_short_wide_table_vertically() -> None:
     text = format_table(["file", "format", "first"], [["x" * 70, "pcap", "2024-03-01 10:00:00.000"]])
     lines = text.splitlines()
     assert lines[0].startswith("file") and lines[1].startswith("format") and "2024-03-01 10:00:00.000" in text
-    assert all(len(line) <= TERMINAL_WIDTH for line in lines)
+    assert "x" * 70 in text
+
+
+def test_top_states_what_was_left_out() -> None:
+    table = Table("Things", ["name"], [[str(i)] for i in range(40)])
+    shown = limit_rows(table, 25)
+    assert len(shown.rows) == 25 and "[first 25 of 40; --top 40 shows all]" in shown.title
+    assert limit_rows(table, None).rows == table.rows
+    kept = limit_rows(Table("Flows", ["f"], [["a"]] * 25, total=103), 50)
+    assert "first 25 of 103" in kept.title and "keeps no more" in kept.title
+    timeline = Table("Timeline", ["t"], [["a"]] * 40, ranked=False)
+    assert limit_rows(timeline, 5) is timeline
 
 
 @pytest.mark.parametrize("name", sample_files())
-def test_terminal_report_fits_80_columns(name: str) -> None:
-    text = render(analyze_json(str(SAMPLES / name)))
-    too_wide = [line for line in text.splitlines() if len(line) > TERMINAL_WIDTH]
-    assert not too_wide, too_wide[:3]
-    assert "\x1b" not in text
+def test_terminal_report_keeps_every_identifier_at_80_columns(name: str) -> None:
+    data = analyze_json(str(SAMPLES / name))
+    text = render(data, None, TERMINAL_WIDTH, None)
+    assert "…" not in text and "\x1b" not in text
+    missing = [v for v in identifiers(data) if not appears_whole(v, text)]
+    assert not missing, missing[:5]
 
 
 def test_terminal_escapes_hostile_cells(mixed: dict[str, Any]) -> None:
@@ -89,6 +151,18 @@ def test_render_without_width_cuts_nothing(mixed: dict[str, Any]) -> None:
     wide = render(mixed, ["icmp"], None)
     assert max(len(line) for line in wide.splitlines()) > TERMINAL_WIDTH
     assert "Destination Unreachable: fragmentation needed and DF set" in wide
+    assert "too big: fragmentation needed and DF set, next-hop MTU 1400" in wide
+
+
+def test_icmp_type_code_is_never_printed_as_a_port(mixed: dict[str, Any]) -> None:
+    text = render(mixed, ["flows"], None)
+    icmp_rows = [line for line in text.splitlines() if line.startswith(("icmp ", "icmpv6 "))]
+    assert icmp_rows, "mixed.pcap has ICMP conversations in its top list"
+    for line in icmp_rows:
+        originator, responder, type_code = line.split()[1:4]
+        assert "/" in type_code, line
+        assert not originator.startswith("[") and not responder.startswith("["), line
+    assert "2001:db8:1::1 " in text and "2/0" in text  # ICMPv6 Packet Too Big, not "2001:db8:1::1:2"
 
 
 def test_section_option_limits_the_output() -> None:
@@ -98,11 +172,11 @@ def test_section_option_limits_the_output() -> None:
     assert "Protocol hierarchy" not in result.output and "ICMP messages" not in result.output
 
 
-def test_unknown_section_is_named_on_stderr() -> None:
-    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "dns,nosuch"])
-    assert result.exit_code == 0
-    assert "no such section: nosuch" in result.stderr
-    assert "DNS queries by type" in result.stdout
+def test_repeated_section_options_accumulate() -> None:
+    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "dns", "--section", "tls"])
+    assert result.exit_code == 0, result.output
+    assert "DNS queries by type" in result.output and "TLS versions" in result.output
+    assert "Protocol hierarchy" not in result.output
 
 
 # -- sections shared by the file formats ----------------------------------------------------------------

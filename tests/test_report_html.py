@@ -246,7 +246,7 @@ def test_mixed_report_in_chromium(tmp_path: Path, mixed: dict[str, Any], mixed_h
     assert 'id="js-error"' not in dom
     for section in report_sections(mixed):
         assert f'id="sec-{section.name}"' in dom
-    assert ">536<" in dom and ">75.2 KB<" in dom  # packets and bytes cards
+    assert ">536<" in dom and ">75.2 kB<" in dom  # packets and bytes cards
     assert f"DNS queries by type ({mixed['dns']['query_count']} queries)" in dom
     assert 'data-sorted-first="arp"' in dom and 'data-sort-state="ascending"' in dom
     ARTIFACTS.mkdir(exist_ok=True)
