@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from analyzer.cli import main
+from analyzer.pipeline import Pipeline
 from analyzer.report.csv_out import csv_cell, file_name, write_csv
 from analyzer.report.markdown import md_escape, render_markdown
-from analyzer.report.tables import generic_tables, report_sections, section_names
+from analyzer.report.tables import generic_tables, known_section_names, report_sections, section_names
 from analyzer.report.terminal import SECTION_RENDERERS, render
 from analyzer.report.text import (
     TERMINAL_WIDTH,
@@ -186,6 +187,14 @@ def test_every_renderer_and_unrendered_section_is_listed(mixed: dict[str, Any]) 
     names = section_names(mixed)
     assert names[: len(SECTION_RENDERERS)] == list(SECTION_RENDERERS)
     assert "ip_fragments" in names and "mdns" not in names and "schema" not in names
+
+
+def test_every_section_a_summary_can_have_is_known_before_the_analysis(mixed: dict[str, Any]) -> None:
+    pipe = Pipeline()
+    pipe.end_of_input()
+    known = known_section_names()
+    for data in (pipe.summary().to_json(), mixed):
+        assert set(data) - {"schema"} <= set(known), set(data) - set(known)
 
 
 def test_generic_tables_cover_a_section_without_renderer() -> None:
