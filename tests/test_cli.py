@@ -283,6 +283,15 @@ def test_every_help_has_an_example() -> None:
 # -- the capture block against capinfos ---------------------------------------------------------------
 
 
+def test_gzip_file_size_is_the_compressed_size_as_capinfos_says(tmp_path: Path) -> None:
+    gz = tmp_path / "mixed.pcap.gz"
+    gz.write_bytes(gzip.compress(MIXED.read_bytes()))
+    theirs = capinfos(gz)
+    data = json.loads(run_cli("analyze", str(gz), "--format", "json").stdout)["capture"]
+    assert data["file_size"] == gz.stat().st_size == leading_number(theirs["File size"])
+    assert data["bytes"] == leading_number(theirs["Data size"])
+
+
 def capinfos(path: Path) -> dict[str, str]:
     if shutil.which("capinfos") is None:
         if os.environ.get("CI") == "true":
