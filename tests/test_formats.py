@@ -303,3 +303,19 @@ def test_cli_markdown(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "## TLS" in text and "## DNS" not in text and "536 packets" in text
+
+
+def test_csv_keeps_every_row_and_stable_file_names(mixed: dict[str, Any], tmp_path: Path) -> None:
+    written = {p.name for p in write_csv(mixed, tmp_path / "all")}
+    assert "flows-top-conversations-by-bytes.csv" in written
+    rows = list(csv.reader((tmp_path / "all" / "flows-top-conversations-by-bytes.csv").open()))
+    assert len(rows) == 1 + len(mixed["flows"]["top"])
+    assert ["tcp", "[2001:db8:1::10]:51003", "[2001:db8:2::20]:80", "-", "http", "SF", "10", "3418"] in rows
+    limited = {p.name for p in write_csv(mixed, tmp_path / "top", None, 3)}
+    assert limited == written
+    assert len(list(csv.reader((tmp_path / "top" / "flows-top-conversations-by-bytes.csv").open()))) == 4
+
+
+def test_generic_tables_keep_every_digit() -> None:
+    tables = generic_tables("weird", [{"ts": 1709294402.105432, "name": "x"}])
+    assert tables[0].rows == [["1709294402.105432", "x"]]

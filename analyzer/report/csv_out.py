@@ -23,8 +23,9 @@ _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?%?")
 MAX_NAME = 80
 """Characters of a CSV file's name before `.csv` (titles can be long)."""
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
-_COUNTS = re.compile(r"\([^)]*\)")
-"""A parenthesised part of a title ("(23 queries)"): left out of file names, which stay stable."""
+_COUNTS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+"""A parenthesised or bracketed part of a title ("(23 queries)", "[first 25 of 103; ...]"): left
+out of file names, which stay stable."""
 
 
 def csv_cell(value: Any) -> str | int | float:

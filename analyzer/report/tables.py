@@ -111,8 +111,8 @@ def _scalar(value: Any) -> bool:
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
+    if isinstance(value, float):  # every digit before the point, up to microseconds after it
+        return f"{value:.6f}".rstrip("0").rstrip(".")
     return safe(value)
 
 
@@ -144,9 +144,10 @@ def generic_tables(name: str, section: Any) -> list[Table]:
 def _records_table(title: str, records: list[Any]) -> Table:
     first = next((r for r in records if isinstance(r, dict)), None)
     if first is None:
-        return Table(title, ["value"], [[_cell(r)] for r in records[:GENERIC_ROWS] if _scalar(r)])
+        rows = [[_cell(r)] for r in records[:GENERIC_ROWS] if _scalar(r)]
+        return Table(title, ["value"], rows, total=len(records))
     columns = [k for k, v in first.items() if _scalar(v)][:GENERIC_COLUMNS]
-    table = Table(title, [safe(c) for c in columns])
+    table = Table(title, [safe(c) for c in columns], total=len(records))
     for rec in records[:GENERIC_ROWS]:
         if isinstance(rec, dict):
             table.rows.append([_cell(rec.get(c)) for c in columns])
