@@ -39,6 +39,9 @@ per cell instead (a one-row overview reads better that way than with its text co
 PROSE_WORDS = 3
 """A column is wrapped to fit a terminal only when some cell of it has this many words (a sentence, a
 list); a date and time, an address or a name is never split over two lines."""
+MAX_RULE = 80
+"""Longest run of dashes under a header: one huge cell (a 1,000-character TXT record) must not
+draw a rule across the screen."""
 DEFAULT_TOP = 25
 """Rows of a ranked table shown on a terminal and in Markdown when --top is not given (the JSON, CSV
 and HTML keep every row the summary has)."""
@@ -159,7 +162,10 @@ def layout(heads: list[str], cells: list[list[str]]) -> str:
     def line(parts: list[str]) -> str:
         return (" " * COLUMN_GAP).join(p.ljust(w) for p, w in zip(parts, widths, strict=False)).rstrip()
 
-    out = [line(heads), line(["-" * w for w in widths])]
+    out = [
+        line(heads),
+        line(["-" * max(len(h), min(w, MAX_RULE)) for h, w in zip(heads, widths, strict=True)]),
+    ]
     for row in cells:
         split = [c.split("\n") for c in (row + [""] * n)[:n]]
         for k in range(max(len(s) for s in split)):
