@@ -197,7 +197,7 @@ def test_output_width_follows_the_terminal(monkeypatch: pytest.MonkeyPatch) -> N
 def test_top_states_the_total_and_what_was_left_out() -> None:
     result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "flows", "--top", "5"])
     assert result.exit_code == 0, result.output
-    assert "(103 flows) [first 5 of 103; --top 25 shows all]" in result.output
+    assert "(103 flows) [top 5 of 103; --top 25 for all]" in result.output
     block = result.output.split("== Top conversations")[1].split("\n\n")[0]
     assert len([line for line in block.splitlines() if line.startswith(("tcp", "udp", "icmp"))]) == 5
 

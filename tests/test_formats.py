@@ -125,10 +125,10 @@ def test_format_table_prints_a_short_wide_table_vertically() -> None:
 def test_top_states_what_was_left_out() -> None:
     table = Table("Things", ["name"], [[str(i)] for i in range(40)])
     shown = limit_rows(table, 25)
-    assert len(shown.rows) == 25 and "[first 25 of 40; --top 40 shows all]" in shown.title
+    assert len(shown.rows) == 25 and "[top 25 of 40; --top 40 for all]" in shown.title
     assert limit_rows(table, None).rows == table.rows
     kept = limit_rows(Table("Flows", ["f"], [["a"]] * 25, total=103), 50)
-    assert "first 25 of 103" in kept.title and "keeps no more" in kept.title
+    assert "[top 25 of 103, as kept in the summary]" in kept.title
     timeline = Table("Timeline", ["t"], [["a"]] * 40, ranked=False)
     assert limit_rows(timeline, 5) is timeline
 

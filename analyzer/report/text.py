@@ -235,11 +235,10 @@ def limit_rows(table: Table, top: int | None) -> Table:
     shown = table.rows if top is None or not table.ranked else table.rows[:top]
     if len(shown) >= total:
         return table
-    note = f" [first {len(shown)} of {total}"
     if len(shown) < len(table.rows):
-        note += f"; --top {len(table.rows)} shows all]"
+        note = f" [top {len(shown)} of {total}; --top {len(table.rows)} for all]"
     else:
-        note += "; the summary keeps no more]"
+        note = f" [top {len(shown)} of {total}, as kept in the summary]"
     return Table(table.title + note, table.headers, shown, table.optional, table.ranked, len(shown))
 
 
