@@ -76,9 +76,6 @@ class Summary:
             "duration": (pipe.last_ts - pipe.first_ts) if pipe.first_ts is not None and pipe.last_ts else 0.0,
             "link_types": dict(pipe.link_types.most_common()),
         }
-        sizes = [f["file_size"] for f in files]
-        capture["file_size"] = sum(sizes) if sizes and None not in sizes else None
-        capture.update(rates(pipe.packets, pipe.bytes, capture["duration"]))
         sections.setdefault("flows", {})
         sections["flows"]["evicted"] = pipe.flows.evicted
         sections["ip_fragments"] = pipe.fragment_stats()

@@ -287,7 +287,7 @@ def test_gzip_file_size_is_the_compressed_size_as_capinfos_says(tmp_path: Path) 
     gz = tmp_path / "mixed.pcap.gz"
     gz.write_bytes(gzip.compress(MIXED.read_bytes()))
     theirs = capinfos(gz)
-    data = json.loads(run_cli("analyze", str(gz), "--format", "json").stdout)["capture"]
+    data = json.loads(run_cli("analyze", str(gz), "--format", "json").stdout)["capture"]["files"][0]
     assert data["file_size"] == gz.stat().st_size == leading_number(theirs["File size"])
     assert data["bytes"] == leading_number(theirs["Data size"])
 
@@ -323,7 +323,7 @@ def test_capture_block_agrees_with_capinfos(path: Path) -> None:
     data = json.loads(run_cli("analyze", str(path), "--format", "json").stdout)
     ours = data["capture"]["files"][0]
     assert ours["packets"] == int(theirs["Number of packets"])
-    assert ours["file_size"] == leading_number(theirs["File size"]) == data["capture"]["file_size"]
+    assert ours["file_size"] == leading_number(theirs["File size"])
     assert ours["bytes"] == leading_number(theirs["Data size"])
     assert len(ours["interfaces"]) == int(theirs["Number of interfaces in file"]) == int(theirs["interfaces"])
     assert f"{ours['duration']:.6f}" == f"{leading_number(theirs['Capture duration']):.6f}"

@@ -175,7 +175,7 @@ def _overview(summary: dict[str, Any], series: TrafficSeries | None, stdin: bool
         ("packets", f"{cap.get('packets', 0):,}"),
         ("bytes on the wire", _size(int(cap.get("bytes") or 0))),
         ("duration", _duration(float(cap.get("duration") or 0.0))),
-        ("file size", _size(int(cap.get("file_size") or 0)) if cap.get("file_size") is not None else "-"),
+        ("file size", _size(sum(int(f.get("file_size") or 0) for f in cap.get("files", [])))),
         ("data rate", "-" if cap.get("data_rate") is None else f"{_size(cap['data_rate'])}/s"),
         ("average packet", "-" if cap.get("avg_packet_size") is None else f"{cap['avg_packet_size']:,.1f} B"),
         ("conversations", f"{flows.get('count', 0):,}"),

@@ -30,6 +30,8 @@ TERMINAL_WIDTH = 80
 """Columns of a terminal whose width is unknown (the classic terminal width)."""
 MIN_COLUMN = 8
 """Narrowest a wrapped text column gets when fitting a table to a terminal."""
+MIN_WIDTH = 2
+"""Narrowest column (a one-character mark column keeps a two-dash rule, as tabulate drew it)."""
 COLUMN_GAP = 2
 """Spaces between two columns."""
 ELLIPSIS = "…"
@@ -86,7 +88,7 @@ def aggregate(headers: list[str], rows: list[list[Any]]) -> tuple[list[str], lis
 
 def column_widths(heads: list[str], cells: list[list[str]]) -> list[int]:
     """Printed width of each column: its widest line, header included."""
-    widths = [len(h) for h in heads]
+    widths = [max(MIN_WIDTH, len(h)) for h in heads]
     for row in cells:
         for i, c in enumerate(row[: len(widths)]):
             widths[i] = max(widths[i], *(len(line) for line in c.split("\n")))

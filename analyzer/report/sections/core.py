@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from analyzer.report.text import Table, duration_text, endpoint, safe, size_text, utc
+from analyzer.summary import rates
 
 PROTOCOL_ORDER = ["eth", "sll", "null", "ppp", "vlan", "mpls", "ipv4", "ipv6", "tcp", "udp", "icmp", "icmpv6"]
 """Hierarchy rows shown first, in this order; other layers follow by count."""
@@ -13,6 +14,11 @@ PROTOCOL_ORDER = ["eth", "sll", "null", "ppp", "vlan", "mpls", "ipv4", "ipv6", "
 
 def _rate(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{value:,.2f} {unit}"
+
+
+def _duration(seconds: float) -> str:
+    exact = f"{seconds:.6f} s"
+    return exact if seconds < 60 else f"{duration_text(seconds)} ({exact})"
 
 
 def _interfaces(f: dict[str, Any]) -> str:
@@ -38,7 +44,7 @@ CAPTURE_ROWS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
     ("data size", lambda f: f"{f['bytes']:,} bytes ({size_text(f['bytes'])})"),
     ("first packet (UTC)", lambda f: time_us(f.get("first_ts"))),
     ("last packet (UTC)", lambda f: time_us(f.get("last_ts"))),
-    ("duration", lambda f: f"{duration_text(f['duration'])} ({f['duration']:.6f} s)"),
+    ("duration", lambda f: _duration(f["duration"])),
     ("data byte rate", lambda f: _rate(f.get("data_rate"), "bytes/s")),
     ("data bit rate", lambda f: _rate(f.get("bit_rate"), "bits/s")),
     ("average packet size", lambda f: _rate(f.get("avg_packet_size"), "bytes")),
@@ -62,8 +68,11 @@ def capture_tables(summary: dict[str, Any]) -> list[Table]:
     entries = list(files)
     if len(files) != 1:
         totals = dict(cap)
-        totals.setdefault("format", "-")
+        totals["format"] = ", ".join(dict.fromkeys(f.get("format") or "-" for f in files)) or "-"
         totals["interfaces"] = [i for f in files for i in f.get("interfaces") or []]
+        sizes = [f.get("file_size") for f in files]
+        totals["file_size"] = sum(n for n in sizes if n is not None) if files and None not in sizes else None
+        totals.update(rates(cap["packets"], cap["bytes"], cap["duration"]))
         snaps = [f.get("snaplen") for f in files if f.get("snaplen") is not None]
         totals["snaplen"] = max(snaps, default=None)
         columns.append("all files")
