@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from analyzer.cli import EXIT_USAGE, EXIT_WRITE_FAILED, main, output_width
+from analyzer.cli import main
+from analyzer.preflight import EXIT_USAGE, EXIT_WRITE_FAILED, output_width
 from analyzer.summary import SCHEMA
 from tests.wholeness import appears_whole, identifiers
 
