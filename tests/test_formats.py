@@ -319,3 +319,19 @@ def test_csv_keeps_every_row_and_stable_file_names(mixed: dict[str, Any], tmp_pa
 def test_generic_tables_keep_every_digit() -> None:
     tables = generic_tables("weird", [{"ts": 1709294402.105432, "name": "x"}])
     assert tables[0].rows == [["1709294402.105432", "x"]]
+
+
+def test_repeated_rows_fold_with_a_count(mixed: dict[str, Any]) -> None:
+    data = json.loads(json.dumps(mixed))
+    unanswered = {"src": "fe80::aa", "mac": "00:00:5e:00:53:aa", "answered_by": None, "delay": None}
+    data["ndp"]["solicitations"] = [dict(unanswered, ts=float(i)) for i in range(30)]
+    errors = data["icmp"]["v4"]["unreachable"]
+    data["icmp"]["v4"]["unreachable"] = [errors[0]] * 28 + [errors[1]] * 2
+    data["icmp"]["v4"]["errors"] = []
+    text = render(data, ["ndp", "icmp"], None)
+    rs = text.split("== Router solicitations")[1].split("\n\n")[0].splitlines()
+    assert rs[1].split() == ["src", "mac", "answered", "by", "delay", "ms", "count"]
+    assert rs[3].split() == ["fe80::aa", "00:00:5e:00:53:aa", "no", "answer", "-", "30"] and len(rs) == 4
+    block = text.split("== ICMP errors")[1].split("\n\n")[0]
+    assert "(36 errors, 8 distinct)" in block.splitlines()[0]
+    assert block.splitlines()[3].endswith(" 28") and errors[0]["description"] in block
