@@ -61,7 +61,12 @@ def check_output_dir(path: str, option: str = "--output") -> None:
 def write_text(path: str | None, text: str) -> None:
     """`text` to the file `path` (None or '-': standard output); an I/O error is one line and exit."""
     if path is None or path == "-":
-        click.echo(text, nl=False)
+        try:
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `analyze ... | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         return
     try:
         with open(path, "w", encoding="utf-8") as fh:

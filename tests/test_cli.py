@@ -342,3 +342,18 @@ def test_capture_block_agrees_with_capinfos(path: Path) -> None:
     assert f"average packet size  {theirs['Average packet size'].replace(' bytes', '')} bytes" in text
     assert "duration             9 h 0 min 2 s (32402.003140 s)" in text
     assert f"snap length          {ours['snaplen']} bytes" in text and "file size" in text
+
+
+def test_reader_closing_the_pipe_is_not_an_error() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analyzer", "analyze", str(MIXED), str(MIXED_NG), "--top", "1000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        bufsize=0,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10).startswith(b"== Capture")  # `... | head -c 10`
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()
