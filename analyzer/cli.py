@@ -11,6 +11,16 @@ from typing import Any
 import click
 
 from analyzer import __version__
+from analyzer.preflight import (
+    EXIT_WRITE_FAILED,
+    check_cluster,
+    check_output_dir,
+    check_output_file,
+    fail,
+    output_width,
+    section_list,
+    write_text,
+)
 
 FORMATS = ["table", "json"]
 ANALYZE_FORMATS = [*FORMATS, "csv", "markdown"]
@@ -23,7 +33,8 @@ EXIT_BAD_INPUT = 2
 class _Progress:
     """A progress bar on standard error, only when standard error is a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "reading") -> None:
+        self._label = label
         self._bar: Any = None
         self._done = 0
 
@@ -31,7 +42,7 @@ class _Progress:
         if not total:
             return
         if self._bar is None:
-            self._bar = click.progressbar(length=total, label="reading", file=sys.stderr)
+            self._bar = click.progressbar(length=total, label=self._label, file=sys.stderr)
             self._bar.__enter__()
         self._bar.update(consumed - self._done)
         self._done = consumed
@@ -60,7 +71,14 @@ JOBS_OPTION = click.option(
     help="Show the version and whether the hot path is compiled, and exit.",
 )
 def main() -> None:
-    """pcap-analyzer: summarize and classify packet captures (pcap, pcapng, gzip)."""
+    """pcap-analyzer: summarize and classify packet captures (pcap, pcapng, gzip).
+
+    \b
+    Examples:
+      pcap-analyzer analyze trace.pcap
+      pcap-analyzer report trace.pcap -o trace.html
+      pcap-analyzer COMMAND --help
+    """
 
 
 def _print_version(ctx: click.Context) -> None:
@@ -71,17 +89,36 @@ def _print_version(ctx: click.Context) -> None:
     ctx.exit()
 
 
+SECTION_OPTION = click.option(
+    "--section",
+    "sections",
+    multiple=True,
+    help="Sections to include, comma-separated or repeated, e.g. dns,tls or --section dns --section tls.",
+)
+"""The --section option of `analyze` and `report` (checked by `section_list` before any work)."""
+TOP_OPTION = click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    help="Rows of every ranked table (conversations, hosts, names, ...); the title says what was left out. "
+    "[default: 25 in tables and Markdown, all in CSV and HTML]",
+)
+"""The --top option of `analyze` and `report`."""
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(ANALYZE_FORMATS), default="table", show_default=True)
 @click.option(
     "--output",
     "-o",
-    type=click.Path(writable=True),
     help="Write here, not stdout (csv: the directory that gets one file per table).",
 )
+@SECTION_OPTION
+@TOP_OPTION
 @click.option(
-    "--section", "sections", help="Comma-separated sections to print (table, csv, markdown), e.g. dns,tls."
+    "--wide",
+    is_flag=True,
+    help="On a terminal, print tables as wide as they are (never wrapped); a pipe or file always is.",
 )
 @JOBS_OPTION
 @click.option(
@@ -94,25 +131,42 @@ def analyze(
     files: tuple[str, ...],
     fmt: str,
     output: str | None,
-    sections: str | None,
+    sections: tuple[str, ...],
+    top: int | None,
+    wide: bool,
     jobs: int | None,
     cluster: str | None,
     brief: bool = False,
 ) -> None:
-    """Analyse capture FILES ('-' reads standard input) and print a summary."""
+    """Analyse capture FILES ('-' reads standard input) and print a summary.
+
+    \b
+    Examples:
+      pcap-analyzer analyze trace.pcap
+      pcap-analyzer analyze trace.pcapng --section dns,tls --top 50
+      pcap-analyzer analyze a.pcap b.pcap.gz --format json -o summary.json
+      pcap-analyzer analyze trace.pcap --format csv -o tables/
+    """
     if fmt == "csv" and not output:
-        raise click.UsageError("--format csv writes one file per table: name a directory with -o DIR")
-    if output and fmt != "csv" and os.path.isdir(output):
-        raise click.BadParameter(f"{output} is a directory", param_hint="--output")
+        fail("--format csv writes one file per table: name a directory with -o DIR")
+    wanted = section_list(sections)
+    if fmt == "csv":
+        check_output_dir(str(output))
+    else:
+        check_output_file(output)
+    if cluster:
+        check_cluster(cluster)
     paths = list(files)
     data, failed = _summarize(paths, jobs, cluster)
-    wanted = _wanted_sections(sections, data)
     if brief:
         data, wanted = _brief(data)
     if fmt == "csv":
         from analyzer.report.csv_out import write_csv
 
-        written = write_csv(data, str(output), wanted)
+        try:
+            written = write_csv(data, str(output), wanted, top)
+        except OSError as exc:
+            fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}", EXIT_WRITE_FAILED)
         click.echo(f"pcap-analyzer: {len(written)} CSV files written to {output}", err=True)
         _exit_on_failures(failed)
         return
@@ -120,19 +174,15 @@ def analyze(
         text = json.dumps(data, indent=2, sort_keys=False) + "\n"
     elif fmt == "markdown":
         from analyzer.report.markdown import render_markdown
+        from analyzer.report.text import DEFAULT_TOP
 
-        text = render_markdown(data, wanted)
+        text = render_markdown(data, wanted, top or DEFAULT_TOP)
     else:
         from analyzer.report.terminal import render
+        from analyzer.report.text import DEFAULT_TOP
 
-        # the terminal's width (or $COLUMNS when piped); 80 columns for a file
-        width = shutil.get_terminal_size().columns if not output else None
-        text = render(data, wanted, width) if width else render(data, wanted)
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        click.echo(text, nl=False)
+        text = render(data, wanted, output_width(output, wide), top or DEFAULT_TOP)
+    write_text(output, text)
     _exit_on_failures(failed)
 
 
@@ -144,7 +194,10 @@ def _summarize(paths: list[str], jobs: int | None, cluster: str | None) -> tuple
 
     workers = effective_jobs(paths, jobs)
     if cluster or workers > 1:
-        summary, stats = analyze_parallel(paths, workers, cluster)
+        try:
+            summary, stats = analyze_parallel(paths, workers, cluster)
+        except (OSError, TimeoutError) as exc:
+            fail(f"{'--cluster ' + cluster if cluster else 'workers'}: {exc}", EXIT_BAD_INPUT)
     else:
         progress = _Progress() if sys.stderr.isatty() else None
         try:
@@ -176,22 +229,6 @@ def _exit_on_failures(failed: list[Any]) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
-def _wanted_sections(option: str | None, data: dict[str, Any]) -> list[str] | None:
-    """The --section list (None: all); a name the report does not know is named on stderr."""
-    if not option:
-        return None
-    from analyzer.report.tables import SHOWN_BY, section_names
-
-    known = section_names(data)
-    wanted = [SHOWN_BY.get(n, n) for n in (x.strip() for x in option.split(",")) if n]
-    unknown = [n for n in wanted if n not in known]
-    if unknown:
-        click.echo(
-            f"pcap-analyzer: no such section: {', '.join(unknown)} (sections: {', '.join(known)})", err=True
-        )
-    return wanted
-
-
 EXIT_NO_CAPTURE = 1
 """Exit status of `live` when the capture cannot start or fails (the summary of what was captured is
 still written when it got that far)."""
@@ -210,7 +247,6 @@ LIVE_REFRESH = 2.0
     "--write",
     "-w",
     "write_path",
-    type=click.Path(dir_okay=False, writable=True),
     help="Also save the raw packets to this pcap file as they arrive.",
 )
 @click.option(
@@ -230,7 +266,7 @@ LIVE_REFRESH = 2.0
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout."
+    "--output", "-o", help="Write the summary here, not stdout (checked before the capture starts)."
 )
 def live(
     iface: str,
@@ -245,7 +281,13 @@ def live(
 ) -> None:
     """Capture on a network interface and analyse the packets as they arrive.
 
-    Stops on Ctrl-C, --count or --duration, then prints the summary (as `analyze` does)."""
+    Stops on Ctrl-C, --count or --duration, then prints the summary (as `analyze` does).
+
+    \b
+    Examples:
+      pcap-analyzer live -i eth0 --duration 60
+      pcap-analyzer live -i any -f "udp port 53" -c 1000 -w dns.pcap -o summary.txt
+    """
     import time
 
     from analyzer.capture.linktypes import linktype_name
@@ -254,6 +296,8 @@ def live(
     from analyzer.pipeline import Pipeline
     from analyzer.report.live_view import LiveView, Screen, render_live_tables
 
+    check_output_file(output)
+    check_output_file(write_path, "--write")
     try:
         source = open_live(iface, bpf, buffer_size=buffer_mib << 20)
     except LiveCaptureError as exc:
@@ -316,12 +360,8 @@ def live(
     else:
         from analyzer.report.terminal import render
 
-        text = render_live_tables(data["live"]) + render(data)
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        click.echo(text, nl=False)
+        text = render_live_tables(data["live"]) + render(data, None, output_width(output, False))
+    write_text(output, text)
     click.echo(
         f"pcap-analyzer: {stats.packets} packets captured, {stats.kernel_dropped} dropped by the kernel"
         + (f", {stats.queue_dropped} dropped by the capture queue" if stats.queue_dropped else ""),
@@ -335,7 +375,12 @@ def live(
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def interfaces(fmt: str) -> None:
-    """List the network interfaces `live` can capture on."""
+    """List the network interfaces `live` can capture on.
+
+    \b
+    Example:
+      pcap-analyzer interfaces --format json
+    """
     from tabulate import tabulate
 
     from analyzer.capture.live import list_interfaces
@@ -377,38 +422,51 @@ def interfaces(fmt: str) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, writable=True),
     default="report.html",
     show_default=True,
     help="HTML file to write ('-': standard output).",
 )
-@click.option(
-    "--section", "sections", help="Comma-separated sections to include, e.g. dns,tls (the overview stays)."
-)
+@SECTION_OPTION
+@TOP_OPTION
 @click.option("--no-charts", is_flag=True, help="Tables only: no charts, no second pass over the files.")
 @JOBS_OPTION
 def report(
-    files: tuple[str, ...], output: str, sections: str | None, no_charts: bool, jobs: int | None
+    files: tuple[str, ...],
+    output: str,
+    sections: tuple[str, ...],
+    top: int | None,
+    no_charts: bool,
+    jobs: int | None,
 ) -> None:
     """Write a self-contained HTML report of capture FILES: overview, charts, one section per area.
 
-    The file needs nothing else to open (styles, script and charts are inline); mail it as it is."""
+    The file needs nothing else to open (styles, script and charts are inline); mail it as it is.
+    The overview always stays; --section limits the sections after it.
+
+    \b
+    Examples:
+      pcap-analyzer report trace.pcap -o trace.html
+      pcap-analyzer report day1.pcap day2.pcap --section dns,dhcp --no-charts -o -
+    """
     from analyzer.report.html import render_html
 
+    wanted = section_list(sections)
+    check_output_file(output)
     paths = list(files)
     data, failed = _summarize(paths, jobs, None)
-    wanted = _wanted_sections(sections, data)
     series = None
     if not no_charts:
         from analyzer.report.timeline import traffic_series
 
-        series = traffic_series(paths, data["capture"]["first_ts"], data["capture"]["last_ts"])
-    text = render_html(data, series, wanted, charts=not no_charts, stdin="-" in paths)
-    if output == "-":
-        click.echo(text, nl=False)
-    else:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        progress = _Progress("charting") if sys.stderr.isatty() else None
+        try:
+            series = traffic_series(paths, data["capture"]["first_ts"], data["capture"]["last_ts"], progress)
+        finally:
+            if progress is not None:
+                progress.close()
+    text = render_html(data, series, wanted, charts=not no_charts, stdin="-" in paths, top=top)
+    write_text(output, text)
+    if output != "-":
         click.echo(f"pcap-analyzer: report written to {output}", err=True)
     _exit_on_failures(failed)
 
@@ -419,42 +477,64 @@ def report(
 @click.option(
     "--flat-keys", is_flag=True, help="Dots in key names become underscores (id_orig_h), for Elasticsearch."
 )
-@click.option("--path", "kinds", help="Comma-separated kinds (_path) to keep, e.g. conn,dns,weird.")
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout."
+    "--path",
+    "kinds",
+    multiple=True,
+    help="Kinds (_path) to keep, comma-separated or repeated, e.g. conn,dns,weird.",
 )
+@click.option("--output", "-o", help="Write here, not stdout.")
 def events(
-    files: tuple[str, ...], jsonl: bool, flat_keys: bool, kinds: str | None, output: str | None
+    files: tuple[str, ...], jsonl: bool, flat_keys: bool, kinds: tuple[str, ...], output: str | None
 ) -> None:
     """Write every event of capture FILES as JSON lines, as they are produced (the raw internal event
     stream; `logs` writes Zeek-shaped logs, one row per transaction).
 
     Each line has "_path" (conn, dns, dhcp, icmp, ndp, tls, x509, http, smtp, pop3, imap, ftp, smb,
-    weird, ...), "_type" and Zeek's field names (ts, uid, id.orig_h, id.orig_p, ...)."""
-    from analyzer.report.jsonl import write_events
+    weird, ...), "_type" and Zeek's field names (ts, uid, id.orig_h, id.orig_p, ...).
+
+    \b
+    Examples:
+      pcap-analyzer events trace.pcap --path dns,http | jq .query
+      pcap-analyzer events trace.pcap --flat-keys -o events.jsonl
+    """
+    from analyzer.report.jsonl import known_paths, write_events
 
     if jsonl:
         click.echo(
             "pcap-analyzer: --jsonl is deprecated and does nothing (JSON lines is the only format)", err=True
         )
     failed: list[Any] = []
-    only = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
+    only = [k.strip() for v in kinds for k in v.split(",") if k.strip()] or None
+    if kinds:
+        unknown = [k for k in only or [] if k not in known_paths()]
+        if unknown or not only:
+            fail(f"no such path: {', '.join(unknown) or '(empty)'} (paths: {', '.join(known_paths())})")
+    check_output_file(output)
+    progress = _Progress() if sys.stderr.isatty() else None
 
     def on_file(stats: Any) -> None:
         if stats.error:
             failed.append(stats)
 
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            write_events(list(files), fh, flat_keys, only, on_file)
-    else:
-        try:
-            write_events(list(files), sys.stdout, flat_keys, only, on_file)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `events ... | head`: the reader has seen enough
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(0)
+    try:
+        if output:
+            try:
+                with open(output, "w", encoding="utf-8") as fh:
+                    write_events(list(files), fh, flat_keys, only, on_file, progress)
+            except OSError as exc:
+                fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_WRITE_FAILED)
+        else:
+            try:
+                write_events(list(files), sys.stdout, flat_keys, only, on_file, progress)
+                sys.stdout.flush()
+            except BrokenPipeError:  # `events ... | head`: the reader has seen enough
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                sys.exit(0)
+    finally:
+        if progress is not None:
+            progress.close()
     _exit_on_failures(failed)
 
 
@@ -475,7 +555,13 @@ def crosscheck_command(files: tuple[str, ...], fmt: str, differences: bool, stri
     """Compare our numbers with Wireshark's dissectors (tshark, via pyshark) on the same FILES.
 
     Section by section (packets, protocols, ICMP, NDP, DNS, DHCP, TLS, HTTP, mail, FTP, SMB): ours
-    beside tshark's; ≠ marks a difference, ~ one explained by a known tshark 4.0 quirk."""
+    beside tshark's; ≠ marks a difference, ~ one explained by a known tshark 4.0 quirk.
+
+    \b
+    Examples:
+      pcap-analyzer crosscheck trace.pcap
+      pcap-analyzer crosscheck trace.pcap --differences --strict
+    """
     from analyzer.crosscheck import TsharkMissing, crosscheck, find_tshark, render_check
 
     if "-" in files:
@@ -490,7 +576,10 @@ def crosscheck_command(files: tuple[str, ...], fmt: str, differences: bool, stri
     checks = []
     for path in files:
         try:
-            check = crosscheck(path, tshark=tshark)
+            summary, _ = _summarize([path], 1, None)
+            if sys.stderr.isatty():
+                click.echo(f"pcap-analyzer: running {tshark[0]} on {path} ...", err=True)
+            check = crosscheck(path, summary, tshark=tshark)
         except RuntimeError as exc:
             click.echo(f"pcap-analyzer: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)

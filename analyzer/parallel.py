@@ -138,6 +138,7 @@ def merge(results: list[WorkerResult], paths: list[str]) -> tuple[Summary, list[
                 first.compressed,
             )
             stats.error, stats.error_offset = first.error, first.error_offset
+            stats.file_size, stats.interfaces = first.file_size, first.interfaces
             for part_stats in parts:
                 stats.packets += part_stats.packets
                 stats.bytes += part_stats.bytes

@@ -122,6 +122,19 @@ class FileStats:
     link_types: Counter[str] = field(default_factory=Counter)
     error: str | None = None
     error_offset: int | None = None
+    file_size: int | None = None
+    """Bytes of the file as stored (compressed, when gzip), as capinfos' "File size"."""
+    interfaces: list[dict[str, Any]] = field(default_factory=list)
+    """Capturing interfaces declared by the file: name, link_type, snaplen (0: no limit declared)."""
+
+
+def _note_interfaces(stats: FileStats, reader: Any) -> None:
+    """Copy the reader's interfaces and file size onto the file's stats (capinfos' capture facts)."""
+    stats.file_size = reader.total_bytes if reader.total_bytes is not None else reader.bytes_consumed
+    stats.interfaces = [
+        {"name": i.name, "link_type": linktype_name(i.linktype), "snaplen": i.snaplen}
+        for i in reader.interfaces
+    ]
 
 
 class Pipeline:
@@ -193,6 +206,7 @@ class Pipeline:
                     self._run(reader.raw_records(), reader, progress)
                 finally:
                     self._count_skipped(reader.skipped)
+                    _note_interfaces(stats, reader)
         except CaptureError as exc:
             stats.error, stats.error_offset = exc.message, exc.offset
         self.end_of_input()

@@ -20,6 +20,18 @@ SCHEMA = "pcap-analyzer/summary/1"
 CORE_SECTIONS = ("capture", "protocols", "flows", "malformed")
 
 
+def rates(packets: int, data: int, duration: float) -> dict[str, float | None]:
+    """capinfos' derived numbers: data byte and bit rate, average packet size and packet rate
+    (None where undefined: no packets, or a zero duration)."""
+    per_second = duration > 0
+    return {
+        "data_rate": data / duration if per_second else None,
+        "bit_rate": 8 * data / duration if per_second else None,
+        "avg_packet_size": data / packets if packets else None,
+        "packet_rate": packets / duration if per_second else None,
+    }
+
+
 @dataclass(slots=True)
 class CoreCounts:
     """What the pipeline itself counted, handed to `Summary.build`: from one `Pipeline`
@@ -62,7 +74,7 @@ class Summary:
     @classmethod
     def build(cls, core: CoreCounts, sections: dict[str, Any]) -> Summary:
         """The Summary of the pipeline's counters `core` and the trackers' finished `sections`."""
-        files = [
+        files: list[dict[str, Any]] = [
             {
                 "path": f.path,
                 "format": f.format,
@@ -78,10 +90,15 @@ class Summary:
                 "link_types": dict(f.link_types),
                 "error": f.error,
                 "error_offset": f.error_offset,
+                "file_size": f.file_size,
+                "interfaces": list(f.interfaces),
+                "snaplen": max((i["snaplen"] for i in f.interfaces), default=None),
             }
             for f in core.files
         ]
-        capture = {
+        for entry in files:
+            entry.update(rates(entry["packets"], entry["bytes"], entry["duration"]))
+        capture: dict[str, Any] = {
             "files": files,
             "packets": core.packets,
             "bytes": core.bytes,

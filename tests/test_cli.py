@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
+import os
+import pty
+import shutil
 import struct
+import subprocess
+import sys
+import termios
+import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from analyzer.cli import main
+from analyzer.preflight import EXIT_USAGE, EXIT_WRITE_FAILED, output_width
 from analyzer.summary import SCHEMA
+from tests.wholeness import appears_whole, identifiers
 
 PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
 
@@ -108,3 +120,240 @@ def test_truncated_capture_reports_good_packets_and_offset(tmp_path: Path) -> No
 def test_help_and_module_entry_point() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0 and "analyze" in result.output
+
+
+# -- nothing cut: identifiers whole in a pipe and on an 80-column terminal ------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+MIXED = REPO / "sample_pcaps" / "mixed.pcap"
+MIXED_NG = REPO / "sample_pcaps" / "mixed.pcapng"
+
+
+def run_cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, cwd=REPO, **kwargs)
+
+
+def test_piped_table_cuts_no_identifier(tmp_path: Path) -> None:
+    data = json.loads(run_cli("analyze", str(MIXED), "--format", "json").stdout)
+    with (tmp_path / "out.txt").open("wb") as fh:  # `analyze mixed.pcap > out.txt`
+        subprocess.run(
+            [sys.executable, "-m", "analyzer", "analyze", str(MIXED)], stdout=fh, check=True, cwd=REPO
+        )
+    text = (tmp_path / "out.txt").read_text(encoding="utf-8")
+    assert "…" not in text
+    wanted = identifiers(data)
+    assert len(wanted) > 150  # distinct addresses, MACs and endpoints of every section
+    missing = sorted(v for v in wanted if not appears_whole(v, text))
+    assert not missing, missing[:10]
+    assert max(len(line) for line in text.splitlines()) > 80  # no width limit on a pipe
+
+
+def on_terminal(columns: int, *args: str) -> str:
+    """The command's standard output when it is a terminal of `columns` columns (a pseudo-terminal)."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analyzer", *args],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_terminal_at_80_columns_keeps_addresses_and_ports() -> None:
+    data = json.loads(run_cli("analyze", str(MIXED), "--format", "json").stdout)
+    text = on_terminal(80, "analyze", str(MIXED))
+    assert "== Capture" in text and "…" not in text
+    missing = sorted(v for v in identifiers(data) if not appears_whole(v, text))
+    assert not missing, missing[:10]
+    lines = text.splitlines()
+    narrow = sum(len(line) <= 80 for line in lines)
+    assert narrow / len(lines) > 0.97, [line for line in lines if len(line) > 80][:5]
+    wide = on_terminal(80, "analyze", str(MIXED), "--wide", "--section", "icmp")
+    assert max(len(line) for line in wide.splitlines()) > 80
+
+
+def test_output_width_follows_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert output_width("out.txt", False) is None
+    assert output_width(None, True) is None
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert output_width(None, False) is None
+
+
+def test_top_states_the_total_and_what_was_left_out() -> None:
+    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "flows", "--top", "5"])
+    assert result.exit_code == 0, result.output
+    assert "(103 flows) [top 5 of 103; --top 25 for all]" in result.output
+    block = result.output.split("== Top conversations")[1].split("\n\n")[0]
+    assert len([line for line in block.splitlines() if line.startswith(("tcp", "udp", "icmp"))]) == 5
+
+
+def test_ipv6_endpoints_are_bracketed_in_every_format(tmp_path: Path) -> None:
+    table = CliRunner().invoke(main, ["analyze", str(MIXED)]).output
+    markdown = CliRunner().invoke(main, ["analyze", str(MIXED), "--format", "markdown"]).output
+    markdown = markdown.replace("\\[", "[").replace("\\]", "]")  # as the Markdown renders
+    CliRunner().invoke(main, ["analyze", str(MIXED), "--format", "csv", "-o", str(tmp_path / "csv")])
+    csv_text = "\n".join(p.read_text() for p in sorted((tmp_path / "csv").iterdir()))
+    for text in (table, markdown, csv_text):
+        assert "[2001:db8:1::10]:51003" in text and "[2001:db8:2::20]:80" in text
+        assert "2001:db8:2::20:80" not in text and "2001:db8:1::1:2 " not in text
+
+
+# -- errors before work: one line, non-zero, within a second ----------------------------------------------
+
+BIG = [str(MIXED)] * 60
+"""Inputs that take seconds to analyse: a check that runs after the analysis would show in the time."""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", *BIG, "-o", "/nonexistent/x.txt"],
+        ["analyze", *BIG, "--format", "json", "-o", "/nonexistent/dir/x.json"],
+        ["report", *BIG, "-o", "/nonexistent/x.html"],
+        ["events", *BIG, "-o", "/nonexistent/x.jsonl"],
+        ["analyze", *BIG, "-o", "{tmp}"],
+        ["analyze", *BIG, "--format", "csv", "-o", "{tmp}/existing_file"],
+        ["analyze", *BIG, "--format", "csv", "-o", "/nonexistent/a/b"],
+        ["live", "-i", "nosuch0", "-c", "1", "-o", "/nonexistent/x.txt"],
+        ["live", "-i", "nosuch0", "-c", "1", "-w", "/nonexistent/x.pcap"],
+        ["analyze", *BIG, "--section", "dnss"],
+        ["analyze", *BIG, "--section", "dns", "--section", "tlsx"],
+        ["report", *BIG, "--section", "dnsx", "-o", "{tmp}/r.html"],
+        ["events", *BIG, "--path", "dnss"],
+        ["analyze", *BIG, "--cluster", "tcp://127.0.0.1:1"],
+        ["analyze", *BIG, "--cluster", "tcp://[::1"],
+    ],
+)
+def test_bad_output_section_path_or_cluster_fail_fast(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "existing_file").write_text("keep me")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    start = time.monotonic()
+    result = CliRunner().invoke(main, args)
+    elapsed = time.monotonic() - start
+    assert result.exit_code == EXIT_USAGE, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pcap-analyzer: "), result.stderr
+    assert "Traceback" not in result.output and result.stdout == ""
+    assert elapsed < 1.0, elapsed
+    assert (tmp_path / "existing_file").read_text() == "keep me"
+    assert not Path("/nonexistent").exists()
+
+
+def test_unknown_section_lists_the_valid_ones() -> None:
+    result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "dns,nosuch"])
+    assert result.exit_code == EXIT_USAGE
+    line = result.stderr.strip()
+    assert line.startswith("pcap-analyzer: no such section: nosuch (sections: capture, flows")
+    assert "dns" in line and "dhcp" in line and "smb" in line
+    result = CliRunner().invoke(main, ["events", str(MIXED), "--path", "conn,nosuch"])
+    assert result.exit_code == EXIT_USAGE and "conn, dhcp" in result.stderr and "nosuch" in result.stderr
+
+
+def test_write_failure_after_the_analysis_is_one_line() -> None:
+    for args in (["analyze", str(MIXED), "-o", "/dev/full"], ["events", str(MIXED), "-o", "/dev/full"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == EXIT_WRITE_FAILED, result.output
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+        assert "cannot write /dev/full" in result.stderr and "Traceback" not in result.output
+
+
+def test_every_help_has_an_example() -> None:
+    for command in [None, *main.commands]:
+        args = [command, "--help"] if command else ["--help"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, command
+        assert "Example" in result.output and "pcap-analyzer " in result.output.split("Example")[1], command
+
+
+# -- the capture block against capinfos ---------------------------------------------------------------
+
+
+def test_gzip_file_size_is_the_compressed_size_as_capinfos_says(tmp_path: Path) -> None:
+    gz = tmp_path / "mixed.pcap.gz"
+    gz.write_bytes(gzip.compress(MIXED.read_bytes()))
+    theirs = capinfos(gz)
+    data = json.loads(run_cli("analyze", str(gz), "--format", "json").stdout)["capture"]["files"][0]
+    assert data["file_size"] == gz.stat().st_size == leading_number(theirs["File size"])
+    assert data["bytes"] == leading_number(theirs["Data size"])
+
+
+def capinfos(path: Path) -> dict[str, str]:
+    if shutil.which("capinfos") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("capinfos (from tshark's package) is required when CI=true")
+        pytest.skip("capinfos is not installed (it comes with tshark)")
+    out = subprocess.run(
+        ["capinfos", "-M", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TZ": "UTC"},
+    ).stdout
+    facts = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not line.startswith(" "):
+            facts[key.strip()] = value.strip()
+    facts["interfaces"] = str(out.count("Interface #"))
+    return facts
+
+
+def leading_number(text: str) -> float:
+    return float(text.split()[0].replace(",", ""))
+
+
+@pytest.mark.parametrize("path", [MIXED, MIXED_NG])
+def test_capture_block_agrees_with_capinfos(path: Path) -> None:
+    theirs = capinfos(path)
+    data = json.loads(run_cli("analyze", str(path), "--format", "json").stdout)
+    ours = data["capture"]["files"][0]
+    assert ours["packets"] == int(theirs["Number of packets"])
+    assert ours["file_size"] == leading_number(theirs["File size"])
+    assert ours["bytes"] == leading_number(theirs["Data size"])
+    assert len(ours["interfaces"]) == int(theirs["Number of interfaces in file"]) == int(theirs["interfaces"])
+    assert f"{ours['duration']:.6f}" == f"{leading_number(theirs['Capture duration']):.6f}"
+    assert f"{ours['data_rate']:.2f}" == f"{leading_number(theirs['Data byte rate']):.2f}"
+    assert f"{ours['bit_rate']:.2f}" == f"{leading_number(theirs['Data bit rate']):.2f}"
+    assert f"{ours['avg_packet_size']:.2f}" == f"{leading_number(theirs['Average packet size']):.2f}"
+    assert f"{ours['packet_rate']:.2f}" == f"{leading_number(theirs['Average packet rate']):.2f}"
+    limit = theirs["Packet size limit"]
+    if "(not set)" not in limit:  # pcap: the file header's snaplen; pcapng: per interface
+        assert ours["snaplen"] == leading_number(limit.split(":")[-1])
+    text = CliRunner().invoke(main, ["analyze", str(path), "--section", "capture"]).output
+    assert "Capture (times in UTC)" in text
+    assert f"first packet (UTC)   {theirs['First packet time']}" in text
+    assert f"last packet (UTC)    {theirs['Last packet time']}" in text
+    assert f"average packet size  {theirs['Average packet size'].replace(' bytes', '')} bytes" in text
+    assert "duration             9 h 0 min 2 s (32402.003140 s)" in text
+    assert f"snap length          {ours['snaplen']} bytes" in text and "file size" in text
+
+
+def test_reader_closing_the_pipe_is_not_an_error() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analyzer", "analyze", str(MIXED), str(MIXED_NG), "--top", "1000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        bufsize=0,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10).startswith(b"== Capture")  # `... | head -c 10`
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()

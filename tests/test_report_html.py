@@ -7,6 +7,7 @@ They skip with a reason when Chromium is not installed.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from analyzer.report.tables import report_sections
 from analyzer.report.text import Table
 from analyzer.report.timeline import MAX_BINS, NICE_INTERVALS, choose_bins, traffic_series
 from tests.oracle import REPO, SAMPLES, analyze_json
+from tests.wholeness import appears_whole, identifiers
 
 MIXED = SAMPLES / "mixed.pcap"
 ARTIFACTS = REPO / "test-artifacts"
@@ -147,6 +149,25 @@ def test_sections_tables_and_charts(mixed: dict[str, Any], mixed_html: str) -> N
     assert 'data-key="packets"><b>536</b>' in mixed_html
 
 
+def test_every_identifier_is_whole_in_the_html(mixed: dict[str, Any], mixed_html: str) -> None:
+    text = html.unescape(re.sub(r"<[^>]+>", " ", mixed_html))
+    assert "…" not in text
+    missing = sorted(v for v in identifiers(mixed) if not appears_whole(v, text))
+    assert not missing, missing[:10]
+
+
+def test_long_cells_fold_but_keep_the_whole_value() -> None:
+    value = "UDP [2001:db8:1::10]:41001 → [2001:db8:ffff::1]:53 " + "word " * 40
+    page = render_table(Table("t", ["what"], [[value]]), "t-x")
+    assert f'title="{html.escape(value)}"' in page and f"<div>{html.escape(value)}</div>" in page
+
+
+def test_top_talkers_chart_brackets_ipv6_and_leaves_icmp_ports_out(mixed_html: str) -> None:
+    chart = mixed_html.split('id="chart-top-talkers"')[1].split("</figure>")[0]
+    assert "[2001:db8:2::20]:80 (http)" in chart
+    assert "2001:db8:2::20:80" not in chart and "2001:db8:1::10:0" not in chart
+
+
 def test_svg_ids_are_unique(mixed_html: str) -> None:
     ids = re.findall(r'\bid="([^"]+)"', mixed_html)
     assert len(ids) == len(set(ids))
@@ -247,7 +268,7 @@ def test_mixed_report_in_chromium(tmp_path: Path, mixed: dict[str, Any], mixed_h
     assert 'id="js-error"' not in dom
     for section in report_sections(mixed):
         assert f'id="sec-{section.name}"' in dom
-    assert ">536<" in dom and ">75.2 KB<" in dom  # packets and bytes cards
+    assert ">536<" in dom and ">75.2 kB<" in dom  # packets and bytes cards
     assert f"DNS queries by type ({mixed['dns']['query_count']} queries)" in dom
     assert 'data-sorted-first="arp"' in dom and 'data-sort-state="ascending"' in dom
     ARTIFACTS.mkdir(exist_ok=True)

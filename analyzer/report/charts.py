@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer.report.text import safe, utc
+from analyzer.report.text import endpoint, safe, utc
 from analyzer.report.timeline import TrafficSeries
 
 BAR_LIMIT = 12
@@ -25,8 +25,9 @@ TOP_TALKERS = 10
 """Conversations in the top-talkers chart (of the flows section's top list)."""
 MAX_LEASE_BARS = 40
 """Clients drawn in the DHCP lease timeline (the first ones by first message)."""
-LABEL_CHARS = 40
-"""Characters of a wire-derived axis label before it is cut with an ellipsis."""
+LABEL_CHARS = 160
+"""Characters of a wire-derived axis label before it is cut with an ellipsis: room for two whole
+IPv6 endpoints and a service name (identifiers are never cut), a bound for a hostile string."""
 FIGURE_WIDTH = 8.0
 """Inches (at 72 pt per inch in SVG) of every chart's width."""
 BAR_HEIGHT = 0.28
@@ -245,7 +246,9 @@ def top_talkers(summary: dict[str, Any]) -> Chart | None:
     counts: dict[str, int] = {}
     for f in ((summary.get("flows") or {}).get("top") or [])[:TOP_TALKERS]:
         service = f" ({f['service']})" if f.get("service") else ""
-        name = f"{f.get('id.orig_h')} → {f.get('id.resp_h')}:{f.get('id.resp_p')}{service}"
+        icmp = f.get("proto") in ("icmp", "icmpv6")
+        resp = endpoint(f.get("id.resp_h"), None if icmp else f.get("id.resp_p"))
+        name = f"{endpoint(f.get('id.orig_h'))} → {resp}{service}"
         counts[name] = counts.get(name, 0) + int(f.get("orig_ip_bytes", 0)) + int(f.get("resp_ip_bytes", 0))
     return bar_chart("top-talkers", "Top talkers (conversations by wire bytes)", counts, "bytes")
 

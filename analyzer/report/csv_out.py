@@ -23,8 +23,9 @@ _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?%?")
 MAX_NAME = 80
 """Characters of a CSV file's name before `.csv` (titles can be long)."""
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
-_COUNTS = re.compile(r"\([^)]*\)")
-"""A parenthesised part of a title ("(23 queries)"): left out of file names, which stay stable."""
+_COUNTS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+"""A parenthesised or bracketed part of a title ("(23 queries)", "[first 25 of 103; ...]"): left
+out of file names, which stay stable."""
 
 
 def csv_cell(value: Any) -> str | int | float:
@@ -56,14 +57,15 @@ def file_name(section: str, title: str, taken: set[str]) -> str:
 
 
 def write_csv(
-    summary: dict[str, Any], directory: str | Path, sections: list[str] | None = None
+    summary: dict[str, Any], directory: str | Path, sections: list[str] | None = None, top: int | None = None
 ) -> list[Path]:
-    """Write one CSV per table of the summary (or of the named sections); returns the files written."""
+    """Write one CSV per table of the summary (or of the named sections), every row unless `top`
+    limits the ranked ones; returns the files written."""
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     written: list[Path] = []
-    for section in report_sections(summary, sections):
+    for section in report_sections(summary, sections, top):
         for table in section.tables:
             path = out_dir / file_name(section.name, table.title, taken)
             with path.open("w", encoding="utf-8", newline="") as fh:

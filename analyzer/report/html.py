@@ -21,11 +21,14 @@ from typing import Any
 from analyzer import __version__
 from analyzer.report.charts import SECTION_CHARTS, Chart, traffic_chart
 from analyzer.report.tables import Section, report_sections
-from analyzer.report.text import Table, utc
+from analyzer.report.text import Table, duration_text, size_text, utc
 from analyzer.report.timeline import TrafficSeries
 
 COLLAPSE_ROWS = 15
 """Tables with more rows than this start folded (a <details> shows the title and the row count)."""
+LONG_CELL = 120
+"""Characters of a text cell above which it is folded to a few lines (the whole value stays in the
+page: shown on hover, and in full when the cell is hovered or printed). Nothing is ever cut."""
 STDIN_NOTE = "Traffic over time is not drawn for standard input (it cannot be read twice)."
 _NUMERIC = re.compile(r"-?[\d,]+(\.\d+)?%?")
 
@@ -60,6 +63,9 @@ overflow-wrap:anywhere;max-width:36em}
 th{background:var(--band);position:sticky;top:0;cursor:pointer;white-space:nowrap;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px}
 th[aria-sort=descending]::after{content:" \\25BC";font-size:10px}
+td.long div{max-height:4.4em;overflow:hidden}
+td.long:hover div{max-height:none}
+@media print{td.long div{max-height:none}}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tbody tr:nth-child(even){background:#fafbfc}
 details{margin:6px 0}
@@ -115,27 +121,11 @@ def _time(ts: float | None) -> str:
 
 
 def _duration(seconds: float) -> str:
-    """A duration as a reader says it: 12.345 s, 5 min 3 s, 9 h 0 min, 2 d 3 h."""
-    if seconds < 60:
-        return f"{seconds:.3f} s"
-    whole = int(seconds)
-    for big, big_name, small, small_name in (
-        (86400, "d", 3600, "h"),
-        (3600, "h", 60, "min"),
-        (60, "min", 1, "s"),
-    ):
-        if whole >= big:
-            return f"{whole // big} {big_name} {whole % big // small} {small_name}"
-    return f"{seconds:.3f} s"
+    return duration_text(seconds)
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
+def _size(n: float) -> str:
+    return size_text(n)
 
 
 def _figure(chart: Chart) -> str:
@@ -159,7 +149,12 @@ def render_table(table: Table, table_id: str) -> str:
         for cell in row:
             text = esc(cell)
             numeric = isinstance(cell, int | float) or bool(_NUMERIC.fullmatch(str(cell)))
-            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+            if numeric:
+                cells.append(f'<td class="num">{text}</td>')
+            elif len(str(cell)) > LONG_CELL:
+                cells.append(f'<td class="long" title="{text}"><div>{text}</div></td>')
+            else:
+                cells.append(f"<td>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     grid = (
         f'<div class="tablewrap"><table class="sortable" id="{esc(table_id)}" data-rows="{len(table.rows)}">'
@@ -180,6 +175,9 @@ def _overview(summary: dict[str, Any], series: TrafficSeries | None, stdin: bool
         ("packets", f"{cap.get('packets', 0):,}"),
         ("bytes on the wire", _size(int(cap.get("bytes") or 0))),
         ("duration", _duration(float(cap.get("duration") or 0.0))),
+        ("file size", _size(sum(int(f.get("file_size") or 0) for f in cap.get("files", [])))),
+        ("data rate", "-" if cap.get("data_rate") is None else f"{_size(cap['data_rate'])}/s"),
+        ("average packet", "-" if cap.get("avg_packet_size") is None else f"{cap['avg_packet_size']:,.1f} B"),
         ("conversations", f"{flows.get('count', 0):,}"),
         ("first packet", _time(cap.get("first_ts"))),
         ("last packet", _time(cap.get("last_ts"))),
@@ -213,12 +211,13 @@ def render_html(
     sections: list[str] | None = None,
     charts: bool = True,
     stdin: bool = False,
+    top: int | None = None,
 ) -> str:
     """The whole report as one HTML document (`sections` limits the protocol sections shown;
     `charts=False` leaves matplotlib out entirely)."""
     cap = summary.get("capture") or {}
     paths = [str(f.get("path")) for f in cap.get("files", [])]
-    shown = report_sections(summary, sections)
+    shown = report_sections(summary, sections, top)
     nav = "".join(f'<a href="#sec-{esc(s.name)}">{esc(s.title)}</a>' for s in shown)
     body = "".join(_section(s, summary, charts) for s in shown)
     overview = _overview(summary, series if charts else None, stdin)

@@ -37,6 +37,34 @@ def default_path(cls: type) -> str:
     return module.rsplit(".", 1)[-1]
 
 
+SESSION_PATHS = ("smtp", "pop3", "imap", "ftp", "mysql", "postgresql")
+"""`_path`s that events shared by several protocols (`LOG_PATH_FIELD`) take from their protocol field."""
+EVENT_MODULES = ("analyzer.dissectors.", "analyzer.trackers.", "analyzer.pipeline")
+"""Where event and record classes live (what `known_paths` looks through)."""
+
+
+def known_paths() -> list[str]:
+    """Every `_path` an event can have, sorted (what `events --path` accepts): the path each event or
+    record class declares or defaults to, plus the protocols of the shared session events."""
+    import dataclasses
+    import sys
+
+    import analyzer.pipeline  # noqa: F401  (loads every dissector and tracker through the registry)
+
+    paths = set(SESSION_PATHS)
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(EVENT_MODULES):
+            continue
+        for cls in vars(module).values():
+            if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == name):
+                continue
+            if isinstance(getattr(cls, "LOG_PATH_FIELD", None), str):
+                continue
+            path = getattr(cls, "LOG_PATH", None)
+            paths.add(path if isinstance(path, str) and path else default_path(cls))
+    return sorted(paths)
+
+
 def event_path(event: object) -> str:
     """The `_path` (log name) of one event, as its class declares it: `LOG_PATH`, or `LOG_PATH_FIELD`
     (events shared by several protocols: the field naming the protocol), else `default_path`."""
@@ -111,15 +139,17 @@ def write_events(
     flat_keys: bool = False,
     only: Iterable[str] | None = None,
     on_file: Callable[[Any], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> JsonLinesWriter:
     """Run the pipeline over capture files in order, writing every event to `out` as it comes;
-    `on_file` gets each file's FileStats (with its error, if any)."""
+    `on_file` gets each file's FileStats (with its error, if any); `progress` gets (bytes read,
+    file size) now and then."""
     from analyzer.pipeline import Pipeline
 
     writer = JsonLinesWriter(out, flat_keys, only)
     pipe = Pipeline(event_sink=writer)
     for path in paths:
-        stats = pipe.run_file(path)
+        stats = pipe.run_file(path, progress)
         if on_file is not None:
             on_file(stats)
     return writer

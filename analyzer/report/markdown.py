@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from analyzer.report.tables import report_sections
-from analyzer.report.text import safe
+from analyzer.report.text import duration_text, safe
 
 _MARKDOWN_ESCAPES = str.maketrans(
     {
@@ -46,18 +46,21 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
-def render_markdown(summary: dict[str, Any], sections: list[str] | None = None) -> str:
-    """The whole report (or the named sections) as one Markdown document."""
+def render_markdown(
+    summary: dict[str, Any], sections: list[str] | None = None, top: int | None = None
+) -> str:
+    """The whole report (or the named sections) as one Markdown document; ranked tables keep their
+    first `top` rows (None: all). No cell is cut."""
     cap = summary.get("capture") or {}
     files = ", ".join(md_escape(f.get("path")) for f in cap.get("files", []))
     lines = [
         "# pcap-analyzer report",
         "",
         f"{files or 'no input'}: {cap.get('packets', 0)} packets, {cap.get('bytes', 0)} bytes, "
-        f"{cap.get('duration', 0.0):.3f} s.",
+        f"{duration_text(cap.get('duration', 0.0))} (times in UTC).",
         "",
     ]
-    for section in report_sections(summary, sections):
+    for section in report_sections(summary, sections, top):
         lines += [f"## {md_escape(section.title)}", ""]
         for table in section.tables:
             lines += [f"### {md_escape(table.title)}", "", *_table(table.headers, table.rows), ""]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.report.terminal import SECTION_RENDERERS
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, limit_rows, safe
 
 NOT_A_SECTION = frozenset({"schema"})
 """Top-level summary keys that are not sections."""
@@ -24,6 +24,9 @@ SHOWN_BY: dict[str, str] = {
     "upgrades": "services",
 }
 """Sections whose content another section's renderer shows -> that section."""
+EXTRA_SECTIONS = ("ip_fragments", "weird")
+"""Sections of the summary without a renderer of their own (shown by `generic_tables`); a tracker that
+adds such a section adds its name here (tests/test_formats.py checks none is missing)."""
 GENERIC_ROWS = 200
 """Rows of one generic table (a list of records is cut there; the JSON has them all)."""
 GENERIC_COLUMNS = 10
@@ -78,15 +81,26 @@ def section_names(summary: dict[str, Any]) -> list[str]:
     return names
 
 
-def report_sections(summary: dict[str, Any], only: list[str] | None = None) -> list[Section]:
-    """The sections of the summary (or only the named ones) that have at least one non-empty table."""
+def known_section_names() -> list[str]:
+    """Every name --section accepts, known before any input is read (without importing the
+    pipeline, so a typo fails at once): the renderers' sections, EXTRA_SECTIONS, and those shown by
+    another section."""
+    names = [*SECTION_RENDERERS, *EXTRA_SECTIONS]
+    return names + [n for n in SHOWN_BY if n not in names]
+
+
+def report_sections(
+    summary: dict[str, Any], only: list[str] | None = None, top: int | None = None
+) -> list[Section]:
+    """The sections of the summary (or only the named ones) that have at least one non-empty table;
+    ranked tables keep their first `top` rows (None: all), their title saying what was left out."""
     out: list[Section] = []
     for name in section_names(summary):
         if only and name not in only:
             continue
         build = SECTION_RENDERERS.get(name)
         tables = build(summary) if build is not None else generic_tables(name, summary.get(name))
-        tables = [t for t in tables if t.rows]
+        tables = [limit_rows(t, top) for t in tables if t.rows]
         if tables:
             out.append(Section(name, section_title(name), tables))
     return out
@@ -99,8 +113,8 @@ def _scalar(value: Any) -> bool:
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
+    if isinstance(value, float):  # every digit before the point, up to microseconds after it
+        return f"{value:.6f}".rstrip("0").rstrip(".")
     return safe(value)
 
 
@@ -132,9 +146,10 @@ def generic_tables(name: str, section: Any) -> list[Table]:
 def _records_table(title: str, records: list[Any]) -> Table:
     first = next((r for r in records if isinstance(r, dict)), None)
     if first is None:
-        return Table(title, ["value"], [[_cell(r)] for r in records[:GENERIC_ROWS] if _scalar(r)])
+        rows = [[_cell(r)] for r in records[:GENERIC_ROWS] if _scalar(r)]
+        return Table(title, ["value"], rows, total=len(records))
     columns = [k for k, v in first.items() if _scalar(v)][:GENERIC_COLUMNS]
-    table = Table(title, [safe(c) for c in columns])
+    table = Table(title, [safe(c) for c in columns], total=len(records))
     for rec in records[:GENERIC_ROWS]:
         if isinstance(rec, dict):
             table.rows.append([_cell(rec.get(c)) for c in columns])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from analyzer.report.sections import quic as quic_section
 from analyzer.report.sections import services as services_section
 from analyzer.report.sections import smb as smb_section
 from analyzer.report.sections import tls as tls_section
-from analyzer.report.text import TERMINAL_WIDTH, Table, format_table, safe
+from analyzer.report.text import DEFAULT_TOP, TERMINAL_WIDTH, Table, format_table, limit_rows, safe
 
 SectionTables = Callable[[dict[str, Any]], list[Table]]
 
@@ -44,11 +45,24 @@ SECTION_RENDERERS: dict[str, SectionTables] = {
 """Section name -> function building its tables from the whole summary JSON, in print order."""
 
 
+def title_line(title: str, width: int | None) -> str:
+    """`== title ==`, wrapped at spaces to `width` (None: one line); never cut."""
+    text = f"== {safe(title)} =="
+    if width is None or len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False))
+
+
 def render(
-    summary: dict[str, Any], sections: list[str] | None = None, width: int | None = TERMINAL_WIDTH
+    summary: dict[str, Any],
+    sections: list[str] | None = None,
+    width: int | None = TERMINAL_WIDTH,
+    top: int | None = DEFAULT_TOP,
 ) -> str:
     """All tables of the summary (or of the named sections) as one text block; every cell escaped
-    (control characters, ANSI escapes) and the widest columns cut to fit `width` (None: no cut)."""
+    (control characters, ANSI escapes), none cut. `width`: the terminal's columns, fitted by leaving
+    out optional columns and wrapping text (None: as wide as the tables are, for a pipe or a file).
+    `top`: rows of each ranked table (None: all), the title saying what was left out."""
     out: list[str] = []
     for name, build in SECTION_RENDERERS.items():
         if sections and name not in sections:
@@ -56,7 +70,8 @@ def render(
         for table in build(summary):
             if not table.rows:
                 continue
-            out.append(f"== {safe(table.title, width - len('==  ==') if width else 0)} ==")
-            out.append(format_table(table.headers, table.rows, width))
+            table = limit_rows(table, top)
+            out.append(title_line(table.title, width))
+            out.append(format_table(table.headers, table.rows, width, table.optional))
             out.append("")
     return "\n".join(out)

@@ -9,6 +9,7 @@ stays at MAX_BINS counters whatever the file size. Standard input cannot be read
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from analyzer.capture import open_capture
@@ -54,6 +55,10 @@ class TrafficSeries:
     """Wire bytes per interval."""
 
 
+PROGRESS_EVERY = 4096
+"""Frames between two progress reports (as the pipeline's PROGRESS_EVERY)."""
+
+
 def choose_bins(first_ts: float, last_ts: float) -> tuple[float, float, int]:
     """(start, interval, count): the shortest nice interval that covers the range in MAX_BINS bins."""
     for interval in NICE_INTERVALS:
@@ -66,7 +71,12 @@ def choose_bins(first_ts: float, last_ts: float) -> tuple[float, float, int]:
     return start, interval, min(MAX_BINS, int((last_ts - start) // interval) + 1)
 
 
-def traffic_series(paths: list[str], first_ts: float | None, last_ts: float | None) -> TrafficSeries | None:
+def traffic_series(
+    paths: list[str],
+    first_ts: float | None,
+    last_ts: float | None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> TrafficSeries | None:
     """The series of the capture files over [first_ts, last_ts] (None when there is no time range or
     an input is standard input). Frames outside the range (clock steps) count in the nearest bin; a
     file that cannot be read further just stops adding (the summary reports its error)."""
@@ -79,7 +89,9 @@ def traffic_series(paths: list[str], first_ts: float | None, last_ts: float | No
     for path in paths:
         try:
             with open_capture(path) as reader:
-                for ts, _linktype, _data, wirelen, _iface in reader.records():
+                for n, (ts, _linktype, _data, wirelen, _iface) in enumerate(reader.records(), 1):
+                    if progress is not None and n % PROGRESS_EVERY == 0:
+                        progress(reader.bytes_consumed, reader.total_bytes)
                     i = int((ts - start) // interval)
                     i = 0 if i < 0 else last if i > last else i
                     packets[i] += 1

@@ -22,8 +22,8 @@ def _lease(seconds: int | None) -> str:
     return f"{seconds}s"
 
 
-def _cell(value: Any, limit: int = 24) -> str:
-    return "-" if value is None or value == "" else safe(value, limit)
+def _cell(value: Any) -> str:
+    return "-" if value is None or value == "" else safe(value)
 
 
 def dhcp_tables(summary: dict[str, Any]) -> list[Table]:
@@ -45,12 +45,14 @@ def dhcp_tables(summary: dict[str, Any]) -> list[Table]:
             "expires",
             "renew/rebind",
         ],
+        optional=("renew/rebind", "lease", "host name"),
+        total=len(leases),
     )
     for row in leases[:MAX_LEASE_ROWS]:
         lease_table.rows.append(
             [
                 _cell(row["mac"]),
-                _cell(row.get("host_name"), 20),
+                _cell(row.get("host_name")),
                 row["state"],
                 _cell(row.get("assigned_addr")),
                 _cell(row.get("server_addr")),
@@ -81,13 +83,16 @@ def dhcp_tables(summary: dict[str, Any]) -> list[Table]:
                 _cell(f["mac"]),
                 _cell(f["server_addr"]),
                 _cell(f["addr"]),
-                _cell(f["detail"], 48),
+                _cell(f["detail"]),
             ]
         )
     if section.get("findings_dropped"):
         findings.rows.append(["", f"... {section['findings_dropped']} more", "", "", "", ""])
     timeline = Table(
-        "DHCP lease timeline", ["client mac", "time", "message", "step", "server", "address", "note"]
+        "DHCP lease timeline",
+        ["client mac", "time", "message", "step", "server", "address", "note"],
+        ranked=False,
+        optional=("step", "server"),
     )
     for row in leases[:MAX_TIMELINE_CLIENTS]:
         for i, e in enumerate(row.get("timeline", [])):
@@ -99,7 +104,7 @@ def dhcp_tables(summary: dict[str, Any]) -> list[Table]:
                     e["step"],
                     _cell(e["server_addr"]),
                     _cell(e["addr"]),
-                    _cell(e["note"], 36),
+                    _cell(e["note"]),
                 ]
             )
         if row.get("timeline_dropped"):
@@ -127,9 +132,9 @@ def dhcpv6_tables(summary: dict[str, Any]) -> list[Table]:
         clients.rows.append(
             [
                 _cell(row.get("mac")),
-                _cell(row.get("host_name"), 20),
+                _cell(row.get("host_name")),
                 row["state"],
-                safe(", ".join(b["addr"] for b in held) or "-", 40),
+                safe(", ".join(b["addr"] for b in held) or "-"),
                 ", ".join(_lease(b["valid_lifetime"]) for b in held) or "-",
                 time_ms(min((b["expires"] for b in held if b["expires"] is not None), default=None)),
                 _cell(row.get("status")),
@@ -143,9 +148,9 @@ def dhcpv6_tables(summary: dict[str, Any]) -> list[Table]:
             [
                 time_ms(f["ts"]),
                 f["kind"],
-                _cell(f["mac"], 30),
-                _cell(f["server_addr"], 30),
-                _cell(f["detail"], 48),
+                _cell(f["mac"]),
+                _cell(f["server_addr"]),
+                _cell(f["detail"]),
             ]
         )
     malformed = Table("DHCPv6 malformed messages", ["reason", "count"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, count_table, safe
+from analyzer.report.text import Table, count_table, endpoint, safe
 
 MAX_ROWS = 50
 """Rows shown per list table (the JSON keeps them all)."""
@@ -17,7 +17,7 @@ def _channel(entry: dict[str, Any]) -> str:
     if port is None:
         return "-"
     mode = "passive" if entry.get("data_channel.passive") else "active"
-    return safe(f"{mode} {entry.get('data_channel.resp_h')}:{port}", 40)
+    return f"{mode} {endpoint(entry.get('data_channel.resp_h'), port)}"
 
 
 def ftp_tables(summary: dict[str, Any]) -> list[Table]:
@@ -36,10 +36,10 @@ def ftp_tables(summary: dict[str, Any]) -> list[Table]:
     for c in conns[:MAX_ROWS]:
         sessions.rows.append(
             [
-                safe(f"{c['id.orig_h']}:{c['id.orig_p']}", 30),
-                safe(f"{c['id.resp_h']}:{c['id.resp_p']}", 30),
-                safe(c["banner"] or "-", 30),
-                safe(c["user"] or "-", 20),
+                endpoint(c["id.orig_h"], c["id.orig_p"]),
+                endpoint(c["id.resp_h"], c["id.resp_p"]),
+                safe(c["banner"] or "-"),
+                safe(c["user"] or "-"),
                 "<hidden>" if c["password_sent"] else "-",
                 c["commands"],
                 c["transfers"],
@@ -54,13 +54,33 @@ def ftp_tables(summary: dict[str, Any]) -> list[Table]:
     for e in entries[:MAX_ROWS]:
         transfers.rows.append(
             [
-                safe(e["command"], 6),
-                safe(e["arg"] or "-", 40),
+                safe(e["command"]),
+                safe(e["arg"] or "-"),
                 e["reply_code"] if e["reply_code"] is not None else "-",
                 e["file_size"] if e["file_size"] is not None else "-",
-                safe(e["mime_type"] or "-", 24),
+                safe(e["mime_type"] or "-"),
                 _channel(e),
             ]
         )
     tables.append(transfers)
+    channels = ftp.get("data_channels", [])
+    data = Table(
+        f"FTP data connections ({len(channels)})",
+        ["client", "server", "mode", "command", "file", "direction", "bytes", "mime type"],
+        optional=("mime type",),
+    )
+    for d in channels:
+        data.rows.append(
+            [
+                endpoint(d["id.orig_h"], d["id.orig_p"]),
+                endpoint(d["id.resp_h"], d["id.resp_p"]),
+                "passive" if d.get("passive") else "active",
+                safe(d.get("command") or "-"),
+                safe(d.get("arg") or "-"),
+                safe(d.get("direction") or "-"),
+                d.get("bytes", 0),
+                safe(d.get("mime_type") or "-"),
+            ]
+        )
+    tables.append(data)
     return tables

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe, share_table
+from analyzer.report.text import Table, endpoint, safe, share_table
 
 TRANSACTIONS_SHOWN = 20
 """Exchanges listed in the terminal (the JSON keeps more)."""
-
-
-def _endpoint(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _exchanges(http: dict[str, Any]) -> Table:
@@ -23,10 +19,10 @@ def _exchanges(http: dict[str, Any]) -> Table:
     for t in shown:
         table.rows.append(
             [
-                safe(_endpoint(t["id.orig_h"], t["id.orig_p"]), 30),
-                safe(t["method"] or "-", 12),
-                safe(t["host"] or "-", 24),
-                safe(t["uri"] or "-", 32),
+                endpoint(t["id.orig_h"], t["id.orig_p"]),
+                safe(t["method"] or "-"),
+                safe(t["host"] or "-"),
+                safe(t["uri"] or "-"),
                 "-" if t["status_code"] is None else t["status_code"],
                 t["request_body_len"],
                 t["response_body_len"],

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, aggregate, safe
 
-MAX_ROWS = 30
-"""Rows shown per list table; the JSON keeps the full (bounded) lists."""
 INFINITE_LIFETIME = 0xFFFFFFFF
 """ND lifetime value meaning "infinite" (RFC 4861 section 4.6.2)."""
 
@@ -33,29 +31,37 @@ def icmp_tables(summary: dict[str, Any]) -> list[Table]:
     if not icmp:
         return []
     counts = Table("ICMP messages by type/code", ["ver", "type/code", "name", "count"])
-    errors = Table("ICMP errors and the datagrams they refuse", ["ver", "what happened", "refused flow"])
+    refused: list[list[Any]] = []
+    dropped_total = 0
     for version, label in (("v4", "ICMP"), ("v6", "ICMPv6")):
         part = icmp.get(version) or {}
         names = part.get("names") or {}
         for key, n in (part.get("by_type_code") or {}).items():
-            counts.rows.append([label, key, safe(names.get(key, ""), 60), n])
+            counts.rows.append([label, key, safe(names.get(key, "")), n])
         for record in (part.get("unreachable") or []) + (part.get("errors") or []):
-            if len(errors.rows) < MAX_ROWS:
-                errors.rows.append([label, safe(record["description"], 140), record["refused_uid"] or "-"])
-        dropped = part.get("unreachable_dropped", 0) + part.get("errors_dropped", 0)
-        if dropped:
-            errors.rows.append([label, f"… {dropped} more not kept", ""])
+            refused.append([label, safe(record["description"]), record["refused_uid"] or "-"])
+        dropped_total += part.get("unreachable_dropped", 0) + part.get("errors_dropped", 0)
+    heads, folded = aggregate(["ver", "what happened", "refused flow"], refused)
+    distinct = f", {len(folded)} distinct" if len(folded) < len(refused) else ""
+    errors = Table(
+        f"ICMP errors and the datagrams they refuse ({len(refused) + dropped_total} errors{distinct}"
+        f"{f', {dropped_total} not kept' if dropped_total else ''})",
+        heads,
+        folded,
+        optional=("refused flow",),
+        total=len(folded),
+    )
     echo = icmp.get("echo") or {}
     reach = Table(
         f"Echo reachability ({echo.get('requests', 0)} requests, {echo.get('answered', 0)} answered, "
         f"{echo.get('unanswered', 0)} unanswered, {echo.get('unmatched_replies', 0)} unmatched replies)",
         ["destination", "requests", "answered", "unanswered", "rtt min ms", "rtt avg ms", "rtt max ms"],
     )
-    for row in (echo.get("destinations") or [])[:MAX_ROWS]:
+    for row in echo.get("destinations") or []:
         rtt = row.get("rtt") or {}
         reach.rows.append(
             [
-                safe(row["dst"], 40),
+                safe(row["dst"]),
                 row["requests"],
                 row["answered"],
                 row["unanswered"],
@@ -103,15 +109,15 @@ def ndp_tables(summary: dict[str, Any]) -> list[Table]:
         )
         routers.rows.append(
             [
-                safe(r["address"], 40),
+                safe(r["address"]),
                 safe(r["mac"] or "-"),
                 r["ra_count"],
                 r["router_lifetime"],
                 _yes(r["managed"]),
                 _yes(r["other_config"]),
-                safe(prefixes or "-", 60),
+                safe(prefixes or "-"),
                 r["mtu"] if r["mtu"] is not None else "-",
-                safe(", ".join(r["rdnss"] + r["dnssl"]) or "-", 40),
+                safe(", ".join(r["rdnss"] + r["dnssl"]) or "-"),
                 _seconds(r["interval_mean"]),
                 r["interval_vs_nominal"] or "-",
             ]
@@ -121,53 +127,55 @@ def ndp_tables(summary: dict[str, Any]) -> list[Table]:
         f"Router solicitations ({answered} answered, {unanswered} unanswered)",
         ["src", "mac", "answered by", "delay ms"],
     )
-    for s in (ndp.get("solicitations") or [])[:MAX_ROWS]:
-        rs.rows.append(
+    solicited: list[list[Any]] = []
+    for s in ndp.get("solicitations") or []:
+        solicited.append(
             [
-                safe(s["src"], 40),
+                safe(s["src"]),
                 safe(s["mac"] or "-"),
-                safe(s["answered_by"] or "no answer", 40),
+                safe(s["answered_by"] or "no answer"),
                 _ms(s["delay"]),
             ]
         )
+    rs.headers, rs.rows = aggregate(rs.headers, solicited)
     bindings = Table("Address → MAC bindings", ["address", "mac", "learned from", "conflict"])
-    for b in (ndp.get("bindings") or [])[:MAX_ROWS]:
+    for b in ndp.get("bindings") or []:
         macs = ", ".join(b["macs"]) if b["conflict"] else b["mac"]
         bindings.rows.append(
-            [safe(b["address"], 40), safe(macs, 60), ", ".join(b["learned_from"]), _yes(b["conflict"])]
+            [safe(b["address"]), safe(macs), ", ".join(b["learned_from"]), _yes(b["conflict"])]
         )
     dad = Table("Duplicate Address Detection", ["tentative address", "mac", "probes", "conflict", "defender"])
-    for d in (ndp.get("dad") or [])[:MAX_ROWS]:
+    for d in ndp.get("dad") or []:
         defender = f"{d['defender']} ({d['defender_mac'] or '?'})" if d["conflict"] else "-"
         dad.rows.append(
             [
-                safe(d["target"], 40),
+                safe(d["target"]),
                 safe(d["mac"] or "-"),
                 d["probes"],
                 d["conflict_kind"] or "no",
-                safe(defender, 60),
+                safe(defender),
             ]
         )
     unsolicited = Table("Unsolicited neighbor advertisements", ["target", "mac", "from", "to", "override"])
-    for u in (ndp.get("unsolicited_na") or [])[:MAX_ROWS]:
+    for u in ndp.get("unsolicited_na") or []:
         unsolicited.rows.append(
             [
-                safe(u["target"], 40),
+                safe(u["target"]),
                 safe(u["mac"] or "-"),
-                safe(u["src"], 40),
-                safe(u["dst"], 40),
+                safe(u["src"]),
+                safe(u["dst"]),
                 _yes(u["override"]),
             ]
         )
     redirects = Table("Redirects", ["router", "host", "destination", "better first hop", "triggered by"])
-    for r in (ndp.get("redirects") or [])[:MAX_ROWS]:
+    for r in ndp.get("redirects") or []:
         redirects.rows.append(
             [
-                safe(r["router"], 40),
-                safe(r["host"], 40),
-                safe(r["destination"], 40),
-                safe(f"{r['target']} ({r['target_mac'] or '?'})", 60),
-                safe(r["redirected"] or "-", 70),
+                safe(r["router"]),
+                safe(r["host"]),
+                safe(r["destination"]),
+                safe(f"{r['target']} ({r['target_mac'] or '?'})"),
+                safe(r["redirected"] or "-"),
             ]
         )
     tables = [counts, routers, rs, bindings, dad, unsolicited, redirects]

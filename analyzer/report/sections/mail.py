@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from analyzer.report.text import Table, count_table, safe, utc
+from analyzer.report.text import Table, count_table, endpoint, safe, utc
 
 MAX_SESSION_ROWS = 100
 """Session rows printed per protocol; the JSON keeps up to its own limit."""
@@ -19,14 +19,14 @@ def _time(ts: float | None) -> str:
     return utc(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _cell(value: Any, limit: int = 28) -> str:
+def _cell(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "-"
     if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return safe(value, limit)
+    return safe(value)
 
 
 def _counts(title: str, what: str, counts: dict[str, int]) -> Table:
@@ -42,7 +42,7 @@ def _overview(name: str, section: dict[str, Any], extra: list[tuple[str, Any]]) 
     if section.get("gaps"):
         rows.append(["stream gaps", section["gaps"]])
     for reason, n in (section.get("odd_lines") or {}).items():
-        rows.append([f"odd lines: {safe(reason, 32)}", n])
+        rows.append([f"odd lines: {safe(reason)}", n])
     return Table(f"{name} overview", ["", "value"], rows)
 
 
@@ -55,8 +55,8 @@ def _sessions(
         table.rows.append(
             [
                 _time(row["ts"]),
-                _cell(row["id.orig_h"], 20),
-                _cell(f"{row['id.resp_h']}:{row['id.resp_p']}", 26),
+                _cell(row["id.orig_h"]),
+                endpoint(row["id.resp_h"], row["id.resp_p"]),
                 *cells(row),
             ]
         )
@@ -69,20 +69,20 @@ def _smtp_cells(row: dict[str, Any]) -> list[Any]:
         auth = f"{auth} ({'ok' if row['auth_success'] else 'refused'})"
     return [
         row["trans_depth"],
-        _cell(row.get("helo"), 20),
-        _cell(auth, 20),
+        _cell(row.get("helo")),
+        _cell(auth),
         _cell(row.get("tls")),
-        _cell(row.get("mailfrom"), 24),
+        _cell(row.get("mailfrom")),
         row.get("rcpt_count", 0),
         _cell(row.get("msg_size")),
-        _cell(row.get("subject"), 24),
-        _cell(row.get("last_reply"), 32),
+        _cell(row.get("subject")),
+        _cell(row.get("last_reply")),
     ]
 
 
 def _pop3_cells(row: dict[str, Any]) -> list[Any]:
     return [
-        _cell(row.get("user"), 20),
+        _cell(row.get("user")),
         _cell(row.get("login")),
         _cell(row.get("clear_text_password")),
         _cell(row.get("tls")),
@@ -90,20 +90,20 @@ def _pop3_cells(row: dict[str, Any]) -> list[Any]:
         row.get("retr", 0),
         row.get("retr_bytes", 0),
         row.get("dele", 0),
-        _cell(row.get("last_reply"), 32),
+        _cell(row.get("last_reply")),
     ]
 
 
 def _imap_cells(row: dict[str, Any]) -> list[Any]:
     return [
-        _cell(row.get("user"), 20),
+        _cell(row.get("user")),
         _cell(row.get("login")),
         _cell(row.get("tls")),
         row.get("commands", 0),
-        _cell(row.get("mailboxes"), 24),
+        _cell(row.get("mailboxes")),
         row.get("fetches", 0),
         f"{row.get('ok', 0)}/{row.get('no', 0)}/{row.get('bad', 0)}",
-        _cell(row.get("last_status"), 32),
+        _cell(row.get("last_status")),
     ]
 
 
@@ -134,15 +134,15 @@ def smtp_tables(summary: dict[str, Any]) -> list[Table]:
         findings.rows.append(
             [
                 f["kind"],
-                _cell(f.get("sender"), 24),
-                _cell(f["server"], 20),
+                _cell(f.get("sender")),
+                _cell(f["server"]),
                 f["attempts"],
                 f["sessions"],
-                _cell([f"{k}x{v}" for k, v in f["codes"].items()], 20),
-                _cell([f"{k}x{v}" for k, v in f["commands"].items()], 20),
+                _cell([f"{k}x{v}" for k, v in f["codes"].items()]),
+                _cell([f"{k}x{v}" for k, v in f["commands"].items()]),
                 _time(f["first_ts"]),
                 _time(f["last_ts"]),
-                _cell(f.get("example"), 40),
+                _cell(f.get("example")),
             ]
         )
     if section.get("findings_dropped"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, endpoint, safe
 
 MAX_ROWS = 50
 """Rows shown per list table (the JSON keeps them all)."""
@@ -18,7 +18,7 @@ MISMATCH_KINDS = {
 
 def _endpoint(entry: dict[str, Any], side: str) -> str:
     host, port = entry.get(f"id.{side}_h"), entry.get(f"id.{side}_p")
-    return "-" if host is None else safe(f"{host}:{port}", 46)
+    return "-" if host is None else endpoint(host, port)
 
 
 def services_tables(summary: dict[str, Any]) -> list[Table]:
@@ -31,7 +31,7 @@ def services_tables(summary: dict[str, Any]) -> list[Table]:
         by = s.get("by", {})
         table.rows.append(
             [
-                safe(name, 16),
+                safe(name),
                 s["flows"],
                 s["bytes"],
                 by.get("port", 0),
@@ -51,8 +51,8 @@ def services_tables(summary: dict[str, Any]) -> list[Table]:
                 _endpoint(m, "orig"),
                 _endpoint(m, "resp"),
                 m["proto"],
-                safe(m["port_service"] or "-", 16),
-                safe(m["service"], 16),
+                safe(m["port_service"] or "-"),
+                safe(m["service"]),
                 MISMATCH_KINDS.get(m["kind"], safe(m["kind"])),
             ]
         )
@@ -61,7 +61,5 @@ def services_tables(summary: dict[str, Any]) -> list[Table]:
         f"TLS upgrades in the same stream ({len(upgrades)})", ["client", "server", "protocol", "command"]
     )
     for u in upgrades[:MAX_ROWS]:
-        upg.rows.append(
-            [_endpoint(u, "orig"), _endpoint(u, "resp"), safe(u["protocol"], 10), safe(u["command"], 20)]
-        )
+        upg.rows.append([_endpoint(u, "orig"), _endpoint(u, "resp"), safe(u["protocol"]), safe(u["command"])])
     return [table, mism, upg]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe
+from analyzer.report.text import Table, endpoint, safe
 
 MAX_ROWS = 50
 """Rows shown per list table (the JSON keeps them all)."""
@@ -15,7 +15,7 @@ def _who(s: dict[str, Any]) -> str:
     if s.get("user") is None:
         return "-"
     user = s["user"] or "(anonymous)"
-    return safe(f"{s['domain']}\\{user}" if s.get("domain") else user, 32)
+    return safe(f"{s['domain']}\\{user}" if s.get("domain") else user)
 
 
 def smb_tables(summary: dict[str, Any]) -> list[Table]:
@@ -27,7 +27,7 @@ def smb_tables(summary: dict[str, Any]) -> list[Table]:
         v = smb.get(version, {})
         req, resp = v.get("requests_by_command", {}), v.get("responses_by_command", {})
         for name in list(req) + [n for n in resp if n not in req]:
-            commands.rows.append([label, safe(name, 24), req.get(name, 0), resp.get(name, 0)])
+            commands.rows.append([label, safe(name), req.get(name, 0), resp.get(name, 0)])
     smb2 = smb.get("smb2", {})
     if smb2.get("encrypted") or smb2.get("compressed"):
         commands.rows.append(["SMB3", "(encrypted)", smb2.get("encrypted", 0), "-"])
@@ -38,7 +38,7 @@ def smb_tables(summary: dict[str, Any]) -> list[Table]:
         v = smb.get(version, {})
         offered, chosen = v.get("dialects_offered", {}), v.get("negotiated_dialects", {})
         for name in list(offered) + [n for n in chosen if n not in offered]:
-            dialects.rows.append([label, safe(name, 28), offered.get(name, 0), chosen.get(name, 0)])
+            dialects.rows.append([label, safe(name), offered.get(name, 0), chosen.get(name, 0)])
     functions = Table(
         "SMB requests by function",
         ["function", "requests"],
@@ -65,13 +65,13 @@ def smb_tables(summary: dict[str, Any]) -> list[Table]:
     for s in sessions[:MAX_ROWS]:
         stable.rows.append(
             [
-                safe(f"{s['id.orig_h']}:{s['id.orig_p']}", 30),
-                safe(f"{s['id.resp_h']}:{s['id.resp_p']}", 30),
-                safe(s["dialect"] or "-", 16),
+                endpoint(s["id.orig_h"], s["id.orig_p"]),
+                endpoint(s["id.resp_h"], s["id.resp_p"]),
+                safe(s["dialect"] or "-"),
                 s["auth"] or "-",
                 _who(s),
-                safe(s["host"] or "-", 16),
-                safe(s["auth_status"] or "-", 24),
+                safe(s["host"] or "-"),
+                safe(s["auth_status"] or "-"),
                 len(s["trees"]),
                 s["files_opened"],
                 s["bytes_read"],
@@ -84,10 +84,10 @@ def smb_tables(summary: dict[str, Any]) -> list[Table]:
     for t in trees[:MAX_ROWS]:
         ttable.rows.append(
             [
-                safe(t["id.orig_h"], 24),
-                safe(t["path"] or "-", 40),
+                safe(t["id.orig_h"]),
+                safe(t["path"] or "-"),
                 t["share_type"] or "-",
-                safe(t["status"] or "-", 24),
+                safe(t["status"] or "-"),
             ]
         )
     files = smb.get("files", [])
@@ -97,13 +97,13 @@ def smb_tables(summary: dict[str, Any]) -> list[Table]:
     for f in files[:MAX_ROWS]:
         ftable.rows.append(
             [
-                safe(f["name"] or "-", 40),
-                safe(f["path"] or "-", 30),
+                safe(f["name"] or "-"),
+                safe(f["path"] or "-"),
                 f["action"] or "-",
                 f["size"] if f["size"] is not None else "-",
                 f["bytes_read"],
                 f["bytes_written"],
-                safe(f["status"] or "-", 28),
+                safe(f["status"] or "-"),
             ]
         )
     return [commands, dialects, functions, stable, ttable, ftable]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe, share_table, utc
+from analyzer.report.text import Table, endpoint, safe, share_table, utc
 
 TOP_N = 15
 """Rows shown in each "top" table (SNI, ciphers, JA3, JA4, ...)."""
@@ -98,12 +98,12 @@ def tls_tables(summary: dict[str, Any]) -> list[Table]:
             break
         troubled.rows.append(
             [
-                safe(f"{h['id.orig_h']}:{h['id.orig_p']}", 30),
-                safe(f"{h['id.resp_h']}:{h['id.resp_p']}", 30),
-                safe(h.get("server_name") or "-", 32),
-                safe(h.get("version") or "-", 12),
-                safe(h.get("history") or "-", 20),
-                safe(h.get("last_alert") or "-", 24),
+                endpoint(h["id.orig_h"], h["id.orig_p"]),
+                endpoint(h["id.resp_h"], h["id.resp_p"]),
+                safe(h.get("server_name") or "-"),
+                safe(h.get("version") or "-"),
+                safe(h.get("history") or "-"),
+                safe(h.get("last_alert") or "-"),
             ]
         )
     tables.append(troubled)
@@ -114,10 +114,10 @@ def tls_tables(summary: dict[str, Any]) -> list[Table]:
     for c in (tls.get("certificates") or [])[:CERTIFICATES_SHOWN]:
         certs.rows.append(
             [
-                safe(c.get("certificate.subject"), 40),
-                safe(c.get("certificate.issuer"), 40),
+                safe(c.get("certificate.subject")),
+                safe(c.get("certificate.issuer")),
                 _date(c.get("certificate.not_valid_after")),
-                safe(c.get("sni") or "-", 28),
+                safe(c.get("sni") or "-"),
                 _findings(c),
             ]
         )
