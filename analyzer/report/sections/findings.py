@@ -21,5 +21,5 @@ def findings_tables(summary: dict[str, Any]) -> list[Table]:
     more = f", first {len(shown)}; --format json lists all" if len(shown) < len(findings) else ""
     table = Table(f"Findings ({len(findings)}{more})", ["severity", "count", "finding", "wireshark filter"])
     for f in shown:
-        table.rows.append([f["severity"], f["count"], safe(f["summary"], 60), safe(f["filter"], 60)])
+        table.rows.append([f["severity"], f["count"], safe(f["summary"]), safe(f["filter"])])
     return [table]
