@@ -584,7 +584,7 @@ FINDING_KINDS: dict[str, tuple[str, Builder]] = {
     "certificate_not_yet_valid": ("medium", _certificate("not_yet_valid", "not yet valid")),
     "certificate_name_mismatch": ("medium", _certificate_mismatch),
     "blocked_flows": ("medium", _icmp(BLOCKED_ICMP, "blocked")),
-    "dhcp_nak": ("medium", _dhcp_kind(("nak", "status_not_success"), "NAK", "dhcp.option.dhcp == 6")),
+    "dhcp_nak": ("medium", _dhcp_kind(("nak", "status"), "NAK", "dhcp.option.dhcp == 6")),
     "dhcp_decline": ("medium", _dhcp_kind(("decline",), "DECLINE", "dhcp.option.dhcp == 4")),
     "dns_servfail": ("medium", _dns_rcode("SERVFAIL", 2)),
     "smb_access_denied": ("medium", _smb_denied),

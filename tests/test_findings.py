@@ -23,7 +23,7 @@ from analyzer.findings import (
     findings_json,
 )
 from analyzer.parallel import analyze_parallel
-from tests.oracle import SAMPLES, analyze_json, needs_tshark, sample_files
+from tests.oracle import REPO, SAMPLES, analyze_json, needs_tshark, sample_files
 
 KEYS = ["severity", "kind", "summary", "count", "first_ts", "frames", "uids", "filter"]
 SCREEN_LINES = 50
@@ -183,3 +183,14 @@ def test_every_filter_shows_its_occurrences_in_tshark(name: str) -> None:
         assert frames >= 1, f
         if f["kind"] in ("dns_nxdomain", "dns_servfail", "dns_refused", "blocked_flows", "refused_flows"):
             assert frames == f["count"], f
+
+
+def test_every_kind_is_documented() -> None:
+    text = (REPO / "docs" / "findings.md").read_text()
+    missing = [kind for kind in FINDING_KINDS if f"| `{kind}` | {FINDING_KINDS[kind][0]} |" not in text]
+    assert missing == []
+
+
+def test_markdown_keeps_the_whole_filter() -> None:
+    md = CliRunner().invoke(main, ["analyze", "--format", "markdown", str(SAMPLES / "tls.pcap")]).output
+    assert "tls.handshake.type == 11 |" in md

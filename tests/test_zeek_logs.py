@@ -15,7 +15,15 @@ from click.testing import CliRunner
 from analyzer.cli import main
 from analyzer.report.zeek import LOG_TABLE, STREAMED_LOGS, log_fields, write_logs
 from analyzer.report.zeek.tsv import tsv_value
-from tests.oracle import SAMPLES, analyze_json, needs_tshark, sample_files, tshark_count, tshark_frame_count
+from tests.oracle import (
+    REPO,
+    SAMPLES,
+    analyze_json,
+    needs_tshark,
+    sample_files,
+    tshark_count,
+    tshark_frame_count,
+)
 
 _ID = {"id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr", "id.resp_p": "port"}
 
@@ -344,3 +352,8 @@ def test_rows_match_tshark_counts(mixed_logs: Path) -> None:
     # one row per DNS message answered (tshark: one dns.flags.response per message, two in one segment)
     responses = tshark_count(path, "dns && !icmp && !icmpv6", "dns.flags.response")["1"]
     assert len(answered) == responses
+
+
+def test_every_log_is_documented() -> None:
+    text = (REPO / "docs" / "logs.md").read_text()
+    assert [log for log in ZEEK_SCHEMAS if f"| `{log}.log` |" not in text] == []

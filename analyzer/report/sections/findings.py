@@ -14,6 +14,8 @@ BRIEF_SECTIONS = ["capture", "findings"]
 
 
 def findings_tables(summary: dict[str, Any]) -> list[Table]:
+    """The findings table; cells are not cut here (a filter must stay whole to be pasted into
+    Wireshark from HTML or Markdown): the terminal fits the widest columns to its width."""
     findings = [f for f in summary.get("findings") or [] if isinstance(f, dict)]
     if not findings:
         return []
@@ -21,5 +23,5 @@ def findings_tables(summary: dict[str, Any]) -> list[Table]:
     more = f", first {len(shown)}; --format json lists all" if len(shown) < len(findings) else ""
     table = Table(f"Findings ({len(findings)}{more})", ["severity", "count", "finding", "wireshark filter"])
     for f in shown:
-        table.rows.append([f["severity"], f["count"], safe(f["summary"], 60), safe(f["filter"], 60)])
+        table.rows.append([f["severity"], f["count"], safe(f["summary"], 0), safe(f["filter"], 0)])
     return [table]
