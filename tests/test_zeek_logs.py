@@ -340,6 +340,10 @@ def test_cli_logs_command(tmp_path: Path) -> None:
     assert lines and all(json.loads(line)["uid"].startswith("C") for line in lines)
     bad = CliRunner().invoke(main, ["logs", str(tmp_path / "missing.pcap"), "-d", str(out)])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    nowhere = CliRunner().invoke(main, ["logs", str(SAMPLES / "dns.pcap"), "-d", str(blocked / "sub")])
+    assert nowhere.exit_code == 2 and "cannot write logs" in nowhere.stderr
 
 
 @needs_tshark
