@@ -618,7 +618,11 @@ def logs(files: tuple[str, ...], directory: str, fmt: str) -> None:
     TSV carries Zeek's #fields/#types header (zeek-cut and RITA read it); json is one object per line."""
     from analyzer.report.zeek import write_logs
 
-    result = write_logs(list(files), directory, fmt)
+    try:
+        result = write_logs(list(files), directory, fmt)
+    except OSError as exc:  # the directory cannot be made or written
+        click.echo(f"pcap-analyzer: cannot write logs to {directory}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     if all(s.format is None for s in result.stats):
         for s in result.stats:
             click.echo(f"pcap-analyzer: {s.error}", err=True)

@@ -567,6 +567,56 @@ def _smb_denied(s: dict[str, Any]) -> list[Draft]:
     ]
 
 
+def _ndp_routers(s: dict[str, Any]) -> list[Draft]:
+    """More than one default router advertising on a link: a rogue or competing IPv6 router."""
+    routers = [r for r in _list(s.get("ndp"), "routers") if r.get("default_router")]
+    if len(routers) < 2:
+        return []
+    names = sorted(f"{r.get('address')} ({r.get('mac')})" for r in routers)
+    return [
+        Draft(
+            f"{len(routers)} IPv6 default routers advertising: {', '.join(names[:4])}",
+            len(routers),
+            _first(r.get("first_seen") for r in routers),
+            (),
+            "icmpv6.type == 134",
+        )
+    ]
+
+
+def _ndp_conflicts(s: dict[str, Any]) -> list[Draft]:
+    """Duplicate address detection that found a defender, or one address seen with several MACs."""
+    ndp = s.get("ndp")
+    out: list[Draft] = []
+    for d in _list(ndp, "dad"):
+        if d.get("conflict"):
+            target = d.get("target")
+            out.append(
+                Draft(
+                    f"duplicate IPv6 address {target}: {d.get('mac')} probed,"
+                    f" {d.get('defender_mac')} defends",
+                    1,
+                    d.get("conflict_ts") if isinstance(d.get("conflict_ts"), int | float) else d.get("ts"),
+                    (),
+                    f"icmpv6.nd.ns.target_address == {target} || icmpv6.nd.na.target_address == {target}",
+                )
+            )
+    for b in _list(ndp, "bindings"):
+        if b.get("conflict"):
+            addr = b.get("address")
+            macs = ", ".join(str(m) for m in b.get("macs") or [])
+            out.append(
+                Draft(
+                    f"IPv6 address {addr} announced by several MACs: {macs}",
+                    len(b.get("macs") or []) or 1,
+                    b.get("first_seen") if isinstance(b.get("first_seen"), int | float) else None,
+                    (),
+                    f"icmpv6.nd.na.target_address == {addr} || ipv6.src == {addr}",
+                )
+            )
+    return out
+
+
 SMB_DENIED = frozenset({"STATUS_ACCESS_DENIED", "STATUS_LOGON_FAILURE", "STATUS_ACCOUNT_DISABLED"})
 """SMB status names that mean "refused": a denied share or file, a failed login."""
 
@@ -578,13 +628,15 @@ FINDING_KINDS: dict[str, tuple[str, Builder]] = {
         _dhcp_kind(("competing_servers", "multiple_servers"), "servers competing", "dhcp.option.dhcp == 2"),
     ),
     "certificate_expired": ("high", _certificate("expired", "expired")),
+    "ndp_rogue_router": ("high", _ndp_routers),
+    "ndp_address_conflict": ("medium", _ndp_conflicts),
     "tls_legacy_version": ("medium", _tls_legacy),
     "tls_handshake_failed": ("medium", _tls_failed),
     "certificate_self_signed": ("medium", _certificate("self_signed", "self-signed")),
     "certificate_not_yet_valid": ("medium", _certificate("not_yet_valid", "not yet valid")),
     "certificate_name_mismatch": ("medium", _certificate_mismatch),
     "blocked_flows": ("medium", _icmp(BLOCKED_ICMP, "blocked")),
-    "dhcp_nak": ("medium", _dhcp_kind(("nak", "status_not_success"), "NAK", "dhcp.option.dhcp == 6")),
+    "dhcp_nak": ("medium", _dhcp_kind(("nak", "status"), "NAK", "dhcp.option.dhcp == 6")),
     "dhcp_decline": ("medium", _dhcp_kind(("decline",), "DECLINE", "dhcp.option.dhcp == 4")),
     "dns_servfail": ("medium", _dns_rcode("SERVFAIL", 2)),
     "smb_access_denied": ("medium", _smb_denied),

@@ -23,7 +23,7 @@ from analyzer.findings import (
     findings_json,
 )
 from analyzer.parallel import analyze_parallel
-from tests.oracle import SAMPLES, analyze_json, needs_tshark, sample_files
+from tests.oracle import REPO, SAMPLES, analyze_json, needs_tshark, sample_files
 
 KEYS = ["severity", "kind", "summary", "count", "first_ts", "frames", "uids", "filter"]
 SCREEN_LINES = 50
@@ -172,7 +172,7 @@ def _tshark_frames(path: str, display_filter: str) -> int:
 
 
 @needs_tshark
-@pytest.mark.parametrize("name", ["mixed.pcap", "dns.pcap", "dhcp.pcap", "tls.pcap", "icmp.pcap"])
+@pytest.mark.parametrize("name", ["mixed.pcap", "dns.pcap", "dhcp.pcap", "tls.pcap", "icmp.pcap", "ndp.pcap"])
 def test_every_filter_shows_its_occurrences_in_tshark(name: str) -> None:
     assert shutil.which("tshark")
     path = str(SAMPLES / name)
@@ -183,3 +183,24 @@ def test_every_filter_shows_its_occurrences_in_tshark(name: str) -> None:
         assert frames >= 1, f
         if f["kind"] in ("dns_nxdomain", "dns_servfail", "dns_refused", "blocked_flows", "refused_flows"):
             assert frames == f["count"], f
+
+
+def test_every_kind_is_documented() -> None:
+    text = (REPO / "docs" / "findings.md").read_text()
+    missing = [kind for kind in FINDING_KINDS if f"| `{kind}` | {FINDING_KINDS[kind][0]} |" not in text]
+    assert missing == []
+
+
+def test_markdown_keeps_the_whole_filter() -> None:
+    md = CliRunner().invoke(main, ["analyze", "--format", "markdown", str(SAMPLES / "tls.pcap")]).output
+    assert "tls.handshake.type == 11 |" in md
+
+
+def test_ndp_rogue_router_and_address_conflict() -> None:
+    ndp = analyze_json(str(SAMPLES / "ndp.pcap"))
+    assert [f["kind"] for f in ndp["findings"]] == ["ndp_address_conflict"]
+    router = {"default_router": True, "first_seen": 2.0, "mac": "00:00:5e:00:53:01"}
+    two = {"ndp": {"routers": [router | {"address": "fe80::1"}, router | {"address": "fe80::bad"}]}}
+    found = derive_findings(two)
+    assert [(f.kind, f.severity, f.count) for f in found] == [("ndp_rogue_router", "high", 2)]
+    assert "fe80::bad" in found[0].summary and found[0].filter == "icmpv6.type == 134"

@@ -15,7 +15,15 @@ from click.testing import CliRunner
 from analyzer.cli import main
 from analyzer.report.zeek import LOG_TABLE, STREAMED_LOGS, log_fields, write_logs
 from analyzer.report.zeek.tsv import tsv_value
-from tests.oracle import SAMPLES, analyze_json, needs_tshark, sample_files, tshark_count, tshark_frame_count
+from tests.oracle import (
+    REPO,
+    SAMPLES,
+    analyze_json,
+    needs_tshark,
+    sample_files,
+    tshark_count,
+    tshark_frame_count,
+)
 
 _ID = {"id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr", "id.resp_p": "port"}
 
@@ -332,6 +340,10 @@ def test_cli_logs_command(tmp_path: Path) -> None:
     assert lines and all(json.loads(line)["uid"].startswith("C") for line in lines)
     bad = CliRunner().invoke(main, ["logs", str(tmp_path / "missing.pcap"), "-d", str(out)])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    nowhere = CliRunner().invoke(main, ["logs", str(SAMPLES / "dns.pcap"), "-d", str(blocked / "sub")])
+    assert nowhere.exit_code == 2 and "cannot write logs" in nowhere.stderr
 
 
 @needs_tshark
@@ -344,3 +356,8 @@ def test_rows_match_tshark_counts(mixed_logs: Path) -> None:
     # one row per DNS message answered (tshark: one dns.flags.response per message, two in one segment)
     responses = tshark_count(path, "dns && !icmp && !icmpv6", "dns.flags.response")["1"]
     assert len(answered) == responses
+
+
+def test_every_log_is_documented() -> None:
+    text = (REPO / "docs" / "logs.md").read_text()
+    assert [log for log in ZEEK_SCHEMAS if f"| `{log}.log` |" not in text] == []
