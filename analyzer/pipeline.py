@@ -145,7 +145,7 @@ class Pipeline:
         self.last_ts: float | None = None
         self.files: list[FileStats] = []
         self._expected: dict[tuple[str, int], ExpectedConnection] = {}
-        self._fast = FastPath()
+        self._fast = FastPath(CLASSIFY_TRIES)
         """Frames of undissected Ethernet/IPv4/TCP flows counted without decoding (flows.FastPath)."""
         self.fast_path = fast_path
         """False: every frame takes the per-frame path (the fast path's equality test)."""
@@ -290,14 +290,7 @@ class Pipeline:
                 self._tcp(flow, pkt, from_orig)
                 if flow.reassembler is not None and pkt.tcp_flags & _FIN_RST and flow.closed:
                     self._end_stream(flow)
-            if (
-                self.fast_path
-                and flow.reassembler is None
-                and flow.classify_tries >= CLASSIFY_TRIES
-                and linktype == 1
-                and pkt.ip_version == 4
-                and pkt.layers == FAST_LAYERS
-            ):
+            if self.fast_path and linktype == 1 and pkt.ip_version == 4 and pkt.layers == FAST_LAYERS:
                 self._fast.learn(data, flow, from_orig)
         elif proto == UDP:
             parser = registry.DATAGRAM_PARSERS.get(flow.service or "")
