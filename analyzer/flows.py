@@ -476,13 +476,20 @@ class FastPath:
         if end - at < FAST_MIN_FRAME:
             return False
         entry = self.entries.get(buf[at + FAST_KEY_START : at + FAST_KEY_END])
-        if entry is None or plain_ipv4_proto(buf, at, end) != TCP:
+        if entry is None:
+            return False
+        return self.count_on(entry[0], entry[1], buf, at, end, ts, wirelen)
+
+    def count_on(
+        self, flow: Flow, from_orig: bool, buf: bytes, at: int, end: int, ts: float, wirelen: int
+    ) -> bool:
+        """`count` once the caller found the frame's entry (`entries[key]`) itself."""
+        if plain_ipv4_proto(buf, at, end) != TCP:
             return False
         flags = buf[at + FAST_TCP_FLAGS]
         offset_byte = buf[at + FAST_TCP_DATA_OFFSET]
         if flags & _FAST_CONTROL or offset_byte < 0x50:
             return False
-        flow, from_orig = entry
         total = (buf[at + FAST_IP_TOTAL_LENGTH] << 8) | buf[at + FAST_IP_TOTAL_LENGTH + 1]
         plen = total - 20 - (offset_byte >> 4) * 4
         if plen < 0 or 14 + total > end - at:

@@ -35,7 +35,16 @@ from analyzer.classify import classify, port_service
 from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet, ip_text
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
-from analyzer.flows import FAST_LAYERS, FastPath, Flow, FlowTable, plain_ipv4_proto
+from analyzer.flows import (
+    FAST_KEY_END,
+    FAST_KEY_START,
+    FAST_LAYERS,
+    FAST_MIN_FRAME,
+    FastPath,
+    Flow,
+    FlowTable,
+    plain_ipv4_proto,
+)
 from analyzer.summary import CoreCounts, Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
@@ -201,6 +210,7 @@ class Pipeline:
         out of the buffer. Everything else is copied and goes through `process`."""
         process = self.process
         fast = self._fast
+        fast_entries = fast.entries
         flows = self.flows
         owner_cache = self._owner_cache
         part_k, part_n = self.partition or (0, 0)
@@ -222,16 +232,17 @@ class Pipeline:
                             owner_cache[pair] = mine
                     if not mine:
                         continue  # another worker's host pair: not even decoded
-                if (
-                    linktype == 1
-                    and fast
-                    and self._file_last is not None
-                    and self._file_last <= ts < flows.next_sweep
-                    and fast.count(buf, at, end, ts, wirelen)
-                ):
-                    self._file_last = ts
-                    last_was_fast = True
-                    continue
+                if linktype == 1 and fast_entries and end - at >= FAST_MIN_FRAME:
+                    entry = fast_entries.get(buf[at + FAST_KEY_START : at + FAST_KEY_END])
+                    if (
+                        entry is not None
+                        and self._file_last is not None
+                        and self._file_last <= ts < flows.next_sweep
+                        and fast.count_on(entry[0], entry[1], buf, at, end, ts, wirelen)
+                    ):
+                        self._file_last = ts
+                        last_was_fast = True
+                        continue
                 last_was_fast = False
                 self.frame_no = base + n
                 process(ts, linktype, buf[at:end], wirelen, iface)
