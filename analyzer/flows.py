@@ -389,15 +389,17 @@ def _starts_reversed(pkt: Packet) -> bool:
 
 # -- the fast path ---------------------------------------------------------------------------------
 #
-# Theory of operation: once a TCP flow is known to be wanted by no dissector (classified, or given up
-# on), its later frames only move counters. When such a flow's frame is an untagged Ethernet / IPv4
-# (no options, not a fragment) / TCP frame, its headers sit at fixed offsets, so `FastPath.count`
-# can find the flow by the address and port bytes as they are in the frame and update it without
-# decoding the frame or copying it out of the reader's buffer. It takes a frame only when the result
-# is exactly what `Flow.update` would do: no SYN/FIN/RST (they change the TCP state), no flag bit the
-# sender has not sent before, a history letter the flow already has, the whole IP packet captured.
-# Anything else returns False and the caller takes the per-frame path. Entries live exactly as long
-# as their flow (`forget` when it ends), at most two per flow (one per direction).
+# Theory of operation: some frames of a TCP flow only move counters: every frame of a flow wanted by
+# no dissector (classified, or given up on), and the bare acknowledgements (no payload) of any flow,
+# dissected or not, once the sender's SYN was seen (its reassembler then has its base, and an empty
+# segment changes nothing in it). When such a frame is an untagged Ethernet / IPv4 (no options, not a
+# fragment) / TCP frame, its headers sit at fixed offsets, so `FastPath.count` can find the flow by
+# the address and port bytes as they are in the frame and update it without decoding the frame or
+# copying it out of the reader's buffer. It takes a frame only when the result is exactly what the
+# per-frame path would do: no SYN/FIN/RST (they change the TCP state), no flag bit the sender has not
+# sent before, a history letter the flow already has, the whole IP packet captured. Anything else
+# returns False and the caller takes the per-frame path. Entries live exactly as long as their flow
+# (`forget` when it ends), at most two per flow (one per direction).
 
 FAST_ETHERTYPE = 12
 """Offset of the EtherType of an untagged Ethernet frame."""
@@ -442,9 +444,12 @@ def plain_ipv4_proto(data: bytes, at: int, end: int) -> int:
 class FastPath:
     """Frames of undissected TCP flows counted straight from the reader's buffer (see above)."""
 
-    __slots__ = ("entries", "frames", "wire_bytes")
+    __slots__ = ("classify_tries", "entries", "frames", "wire_bytes")
 
-    def __init__(self) -> None:
+    def __init__(self, classify_tries: int = 2) -> None:
+        self.classify_tries = classify_tries
+        """Payloads looked at before a flow is left unclassified (the pipeline's CLASSIFY_TRIES): a
+        payload of a flow below it would still be classified, so it takes the per-frame path."""
         self.entries: dict[bytes, tuple[Flow, bool]] = {}
         """Key bytes as in a frame -> (flow, whether that direction is orig -> resp)."""
         self.frames = 0
@@ -457,7 +462,9 @@ class FastPath:
 
     def learn(self, frame: bytes, flow: Flow, from_orig: bool) -> None:
         """Remember the direction of `frame` (an untagged Ethernet/IPv4/TCP frame of `flow`)."""
-        self.entries[frame[FAST_KEY_START:FAST_KEY_END]] = (flow, from_orig)
+        key = frame[FAST_KEY_START:FAST_KEY_END]
+        if key not in self.entries:
+            self.entries[key] = (flow, from_orig)
 
     def forget(self, flow: Flow) -> None:
         """Drop both directions of `flow` (it ended)."""
@@ -472,17 +479,28 @@ class FastPath:
         if end - at < FAST_MIN_FRAME:
             return False
         entry = self.entries.get(buf[at + FAST_KEY_START : at + FAST_KEY_END])
-        if entry is None or plain_ipv4_proto(buf, at, end) != TCP:
+        if entry is None:
+            return False
+        return self.count_on(entry[0], entry[1], buf, at, end, ts, wirelen)
+
+    def count_on(
+        self, flow: Flow, from_orig: bool, buf: bytes, at: int, end: int, ts: float, wirelen: int
+    ) -> bool:
+        """`count` once the caller found the frame's entry (`entries[key]`) itself."""
+        if plain_ipv4_proto(buf, at, end) != TCP:
             return False
         flags = buf[at + FAST_TCP_FLAGS]
         offset_byte = buf[at + FAST_TCP_DATA_OFFSET]
         if flags & _FAST_CONTROL or offset_byte < 0x50:
             return False
-        flow, from_orig = entry
         total = (buf[at + FAST_IP_TOTAL_LENGTH] << 8) | buf[at + FAST_IP_TOTAL_LENGTH + 1]
         plen = total - 20 - (offset_byte >> 4) * 4
         if plen < 0 or 14 + total > end - at:
             return False
+        watched = flow.reassembler is not None or flow.classify_tries < self.classify_tries
+        sender_syn = (flow.isn_orig if from_orig else flow.isn_resp) is not None
+        if watched and (plen or (flow.reassembler is not None and not sender_syn)):
+            return False  # dissected, or not yet classified: only a bare ACK, after the sender's SYN
         if from_orig:
             if flags & ~flow.flags_orig or ("D" if plen else "A") not in flow.history:
                 return False

@@ -38,7 +38,16 @@ from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet
 from analyzer.decode.tunnels import UDP_TUNNEL_PORTS
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
-from analyzer.flows import FAST_LAYERS, FastPath, Flow, FlowTable, plain_ipv4_proto
+from analyzer.flows import (
+    FAST_KEY_END,
+    FAST_KEY_START,
+    FAST_LAYERS,
+    FAST_MIN_FRAME,
+    FastPath,
+    Flow,
+    FlowTable,
+    plain_ipv4_proto,
+)
 from analyzer.summary import CoreCounts, Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
@@ -175,7 +184,7 @@ class Pipeline:
         self.last_ts: float | None = None
         self.files: list[FileStats] = []
         self._expected: dict[tuple[str, int], ExpectedConnection] = {}
-        self._fast = FastPath()
+        self._fast = FastPath(CLASSIFY_TRIES)
         """Frames of undissected Ethernet/IPv4/TCP flows counted without decoding (flows.FastPath)."""
         self.fast_path = fast_path
         """False: every frame takes the per-frame path (the fast path's equality test)."""
@@ -232,6 +241,7 @@ class Pipeline:
         out of the buffer. Everything else is copied and goes through `process`."""
         process = self.process
         fast = self._fast
+        fast_entries = fast.entries
         flows = self.flows
         owner_cache = self._owner_cache
         part_k, part_n = self.partition or (0, 0)
@@ -253,16 +263,17 @@ class Pipeline:
                             owner_cache[pair] = mine
                     if not mine:
                         continue  # another worker's host pair: not even decoded
-                if (
-                    linktype == 1
-                    and fast
-                    and self._file_last is not None
-                    and self._file_last <= ts < flows.next_sweep
-                    and fast.count(buf, at, end, ts, wirelen)
-                ):
-                    self._file_last = ts
-                    last_was_fast = True
-                    continue
+                if linktype == 1 and fast_entries and end - at >= FAST_MIN_FRAME:
+                    entry = fast_entries.get(buf[at + FAST_KEY_START : at + FAST_KEY_END])
+                    if (
+                        entry is not None
+                        and self._file_last is not None
+                        and self._file_last <= ts < flows.next_sweep
+                        and fast.count_on(entry[0], entry[1], buf, at, end, ts, wirelen)
+                    ):
+                        self._file_last = ts
+                        last_was_fast = True
+                        continue
                 last_was_fast = False
                 self.frame_no = base + n
                 process(ts, linktype, buf[at:end], wirelen, iface)
@@ -323,14 +334,7 @@ class Pipeline:
                 self._tcp(flow, pkt, from_orig)
                 if flow.reassembler is not None and pkt.tcp_flags & _FIN_RST and flow.closed:
                     self._end_stream(flow)
-            if (
-                self.fast_path
-                and flow.reassembler is None
-                and flow.classify_tries >= CLASSIFY_TRIES
-                and linktype == 1
-                and pkt.ip_version == 4
-                and pkt.layers == FAST_LAYERS
-            ):
+            if self.fast_path and linktype == 1 and pkt.ip_version == 4 and pkt.layers == FAST_LAYERS:
                 self._fast.learn(data, flow, from_orig)
         elif proto == UDP:
             if flow.dissector is not None:  # a per-flow UDP dissector (QUIC): one datagram per feed

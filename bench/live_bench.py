@@ -70,15 +70,22 @@ def replay(lab: Lab, path: Path, rate: str, loops: int) -> tuple[int, str]:
 
 def run_ours(lab: Lab, path: Path, rate: str, loops: int, expect: int, extra: list[str]) -> dict[str, object]:
     cmd = ["ip", "netns", "exec", lab.ns_b, sys.executable, "-m", "analyzer", "live", "-i", lab.veth_b]
-    cmd += ["--format", "json", "--count", str(expect), "--duration", str(60 + expect / 10_000), *extra]
+    # No signal: it ends by --count when everything arrived, else by --duration, well after the replay
+    # (a Ctrl-C while it writes its summary would cut the output short).
+    pps = 25_000 if rate == "top" else min(int(rate), 25_000)  # what tcpreplay reaches here, at worst
+    limit = SETTLE + 2 * expect / pps + 3.0
+    cmd += ["--format", "json", "--count", str(expect), "--duration", f"{limit:.1f}", *extra]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(SETTLE)
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # the replay starts only once the socket is open
+    if "listening on" not in first:
+        raise SystemExit(f"live did not start: {first}{proc.stderr.read()}")
+    time.sleep(0.2)
     t0 = time.monotonic()
     sent, tcpreplay = replay(lab, path, rate, loops)
     sent_s = time.monotonic() - t0
-    time.sleep(1.0)
-    proc.send_signal(2)  # whatever was not captured by now will never come
     out, err = proc.communicate(timeout=DRAIN_LIMIT)
+    err = first + err
     total = time.monotonic() - t0
     data = json.loads(out)
     live = data.get("capture", {}).get("live") or data.get("live", {})
@@ -88,11 +95,14 @@ def run_ours(lab: Lab, path: Path, rate: str, loops: int, expect: int, extra: li
         "analysed": data["capture"]["packets"],
         "kernel_dropped": live.get("kernel_dropped"),
         "queue_dropped": live.get("queue_dropped"),
+        "interface_dropped": live.get("interface_dropped"),
+        "complete": live.get("complete"),
+        "stopped_by": live.get("stopped_by"),
         "lost": sent - data["capture"]["packets"],
         "replay_s": round(sent_s, 2),
         "until_summary_s": round(total, 2),
         "tcpreplay": tcpreplay,
-        "stderr_tail": err.strip().splitlines()[-1:] if err else [],
+        "stderr_tail": err.strip().splitlines()[-4:] if err else [],
     }
 
 

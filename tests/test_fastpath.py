@@ -19,6 +19,7 @@ import pytest
 
 from analyzer.flows import FastPath, plain_ipv4_proto
 from analyzer.pipeline import Pipeline
+from analyzer.tcp import TcpReassembler
 from tests.oracle import REPO, SAMPLES, SHARED_PCAPS, TRUTH_FILE, sample_files, shared_files
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -119,3 +120,17 @@ def test_fast_path_counts_only_what_update_would_count_the_same() -> None:
     assert not fast.count(short, 0, len(short), 3.0, len(data))
     fast.forget(flow)
     assert not fast and not fast.count(data, 0, len(data), 3.0, len(data))
+
+
+def test_fast_path_takes_only_bare_acks_of_dissected_flows() -> None:
+    fast, flow = _learned_flow("DA", 0x18)
+    flow.reassembler = TcpReassembler()  # dissected from now on
+    ack, data = _frame(0x10), _frame(0x18, b"x" * 10)
+    assert not fast.count(ack, 0, len(ack), 2.0, len(ack))  # the sender's SYN was never seen
+    flow.isn_orig = 0
+    assert fast.count(ack, 0, len(ack), 2.0, len(ack)) and flow.orig_pkts == 2
+    assert not fast.count(data, 0, len(data), 3.0, len(data))  # payload goes to the reassembler
+    flow.reassembler, flow.classify_tries = None, 0  # not classified yet: payload would be looked at
+    assert not fast.count(data, 0, len(data), 3.0, len(data))
+    flow.classify_tries = 2  # given up on: everything only counts
+    assert fast.count(data, 0, len(data), 3.0, len(data)) and flow.orig_bytes == 15

@@ -453,7 +453,7 @@ class PcapWriter:
 
     def __init__(self, path: str, linktype: int, snaplen: int = SNAPLEN) -> None:
         try:
-            self._fh: IO[bytes] = open(path, "wb")  # noqa: SIM115 (closed by close())
+            self._fh: IO[bytes] = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed by close())
         except OSError as exc:
             raise LiveCaptureError("write_failed", f"cannot write {path}: {exc.strerror or exc}") from None
         self.path = path
@@ -466,8 +466,7 @@ class PcapWriter:
 
     def write(self, sec: int, nsec: int, data: bytes, wirelen: int) -> None:
         """Append one frame (call `flush()` to push it to the file)."""
-        self._fh.write(PCAP_RECORD_HEADER.pack(sec, nsec, len(data), wirelen))
-        self._fh.write(data)
+        self._fh.write(PCAP_RECORD_HEADER.pack(sec, nsec, len(data), wirelen) + data)
         self.packets += 1
 
     def flush(self) -> None:

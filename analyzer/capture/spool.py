@@ -143,6 +143,7 @@ class SpoolWriter:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the analysis side decides and tells us
         shared, source, writer = self.shared, self.source, self.writer
+        write = writer.write
         start = time.monotonic()
         deadline = None if self.duration is None else start + self.duration
         next_stats = start + STATS_EVERY
@@ -173,6 +174,7 @@ class SpoolWriter:
                 limit = (
                     MAX_BATCH if self.count is None else min(MAX_BATCH, self.count - int(shared[_PACKETS]))
                 )
+                packets = nbytes = 0
                 try:
                     for sec, nsec, data, wirelen in source.frames(limit):
                         drained += stopping
@@ -181,17 +183,20 @@ class SpoolWriter:
                             shared[_QUEUE_DROPPED] += 1
                             continue
                         try:
-                            writer.write(sec, nsec, data, wirelen)
+                            write(sec, nsec, data, wirelen)
                         except OSError:  # disk full: count what cannot be kept
                             shared[_QUEUE_DROPPED] += 1
                             continue
                         size += record
-                        shared[_PACKETS] += 1
-                        shared[_BYTES] += wirelen
+                        packets += 1
+                        nbytes += wirelen
                 except LiveCaptureError as exc:
                     self.error.value = exc.message.encode("utf-8", "replace")[: MAX_ERROR_BYTES - 1]
                     code = 4
                     break
+                finally:  # shared memory is touched once per batch, not per frame
+                    shared[_PACKETS] += packets
+                    shared[_BYTES] += nbytes
                 self._flush(size)
         finally:
             self._flush(size)
