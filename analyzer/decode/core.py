@@ -660,13 +660,11 @@ class Decoder:
             raise Malformed("udp.bad_length", str(length))
         end = off + length if length else len(data)
         pkt.payload_offset, pkt.payload_end = off + 8, min(end, len(data))
-        tunnel = self._udp_tunnels.get(dport)
-        if tunnel is not None:
-            tunnel(pkt, data, off + 8, pkt.payload_end, depth, False)
-        else:
-            tunnel = self._udp_tunnels.get(sport)
-            if tunnel is not None:
-                tunnel(pkt, data, off + 8, pkt.payload_end, depth, True)
+        udp_tunnels = self._udp_tunnels  # `in` first: a plain datagram costs two dict probes, no call
+        if dport in udp_tunnels:
+            udp_tunnels[dport](pkt, data, off + 8, pkt.payload_end, depth, False)
+        elif sport in udp_tunnels:
+            udp_tunnels[sport](pkt, data, off + 8, pkt.payload_end, depth, True)
 
     def _teredo(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
         """Teredo (RFC 4380): IPv6 in UDP, possibly behind authentication and origin indicators."""
