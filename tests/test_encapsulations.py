@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import subprocess
 from collections import Counter
 from typing import Any
 
@@ -461,6 +462,38 @@ def test_shared_captures_counts_inside_match_truth(rel: str) -> None:
     if "frames" in truth and "ipv4_fragment_frames" in truth["frames"]:
         compared += 1  # outer fragments: reassembled, the inner packet is counted (checked above)
     assert compared, "no numeric truth to compare"
+
+
+@needs_shared
+@needs_tshark
+@pytest.mark.parametrize(
+    "rel", ["tunnels/zeek-erspan.pcap", "tunnels/zeek-gtp1_gn_normal_incl_fragmentation.pcap"]
+)
+def test_http_inside_tunnels_equals_tshark_without_body_desegmentation(rel: str) -> None:
+    """tshark keeps back a response whose body is cut in the capture; without body desegmentation
+    it shows every response header, as we count them."""
+    path = str(SHARED_PCAPS / rel)
+    cmd = [
+        "tshark",
+        "-n",
+        "-r",
+        path,
+        "-o",
+        "tcp.desegment_tcp_streams:TRUE",
+        "-o",
+        "http.desegment_body:FALSE",
+    ]
+    out = subprocess.run(
+        [*cmd, "-Y", "http.response.code", "-T", "fields", "-e", "http.response.code"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    theirs = Counter(code for line in out.splitlines() for code in line.split(",") if code)
+    ours = analyze_json(path)["http"]
+    assert theirs and dict(theirs) == ours["responses_by_code"]
+    assert ours["requests_by_method"] == shared_entry(rel)["http"]["requests_by_method"]
 
 
 @needs_shared

@@ -470,6 +470,9 @@ class Decoder:
     def _ieee8023(self, pkt: Packet, data: bytes, off: int, end: int, depth: int) -> None:
         """An IEEE 802.3 frame (length, not EtherType): raw IPX, or 802.2 LLC (SNAP, NetBEUI, ...)."""
         body = data[:end] if end < len(data) else data
+        if len(body) < off + 3:  # an empty or padding-only 802.3 frame: nothing to name beyond llc
+            pkt.layers.append("llc")
+            return
         if body[off : off + 2] == b"\xff\xff":  # Novell raw 802.3: the IPX checksum, always 0xFFFF
             self._ipx(pkt, body, off, depth)
             return
