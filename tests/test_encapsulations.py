@@ -506,6 +506,21 @@ def test_vxlan_mirror_capture_records_tunnels_on_inner_flows() -> None:
     assert all(set(c["tunnel_parents"]) <= uids and c["tunnel_parents"] for c in ours["flows"]["top"])
 
 
+@needs_shared
+@pytest.mark.parametrize(
+    "rel",
+    ["tunnels/suricata-vxlan-decoder-03-vxlan.pcap", "netbeui/jasonlue-smb-legacy-implementation.pcapng"],
+)
+def test_jobs_split_by_inner_addresses(rel: str) -> None:
+    """Every frame of the VXLAN mirror has the same outer addresses: a --jobs worker must decode the
+    tunnel and split by the inner ones, and the merged summary must equal one process."""
+    from analyzer.parallel import analyze_parallel
+    from analyzer.pipeline import analyze
+
+    path = str(SHARED_PCAPS / rel)
+    assert analyze_parallel([path], jobs=3)[0].to_json() == analyze([path])[0].to_json()
+
+
 # --- fuzz ---------------------------------------------------------------------------------------------
 
 
