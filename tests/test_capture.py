@@ -568,6 +568,7 @@ def test_linktype_names() -> None:
 
 # Wireshark encapsulation short names (as capinfos prints them) -> LINKTYPE numbers.
 WTAP_TO_LINKTYPE = {"ether": 1, "ppp": 9, "null": 0, "linux-sll": 113, "linux-sll2": 276, "raw": 101}
+WTAP_TO_LINKTYPE.update({"ieee-802-11": 105, "ieee-802-11-radiotap": 127})
 
 
 def truth_params() -> list[object]:

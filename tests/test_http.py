@@ -758,7 +758,11 @@ def test_samples_agree_with_tshark(name: str) -> None:
     _compare(path)
 
 
-HTTP_TRUTH_FILES = [f for f in shared_files() if "http" in shared_entry(f)]
+BODY_CUT = {"tunnels/zeek-erspan.pcap", "tunnels/zeek-gtp1_gn_normal_incl_fragmentation.pcap"}
+"""Captures with HTTP responses whose body is cut: tshark (http.desegment_body) drops those responses,
+we count their header; tests/test_encapsulations.py compares them with tshark without body
+desegmentation, where the counts agree."""
+HTTP_TRUTH_FILES = [f for f in shared_files() if "http" in shared_entry(f) and f not in BODY_CUT]
 
 
 @needs_shared

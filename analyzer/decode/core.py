@@ -470,6 +470,9 @@ class Decoder:
     def _ieee8023(self, pkt: Packet, data: bytes, off: int, end: int, depth: int) -> None:
         """An IEEE 802.3 frame (length, not EtherType): raw IPX, or 802.2 LLC (SNAP, NetBEUI, ...)."""
         body = data[:end] if end < len(data) else data
+        if len(body) < off + 3:  # an empty or padding-only 802.3 frame: nothing to name beyond llc
+            pkt.layers.append("llc")
+            return
         if body[off : off + 2] == b"\xff\xff":  # Novell raw 802.3: the IPX checksum, always 0xFFFF
             self._ipx(pkt, body, off, depth)
             return
@@ -660,13 +663,11 @@ class Decoder:
             raise Malformed("udp.bad_length", str(length))
         end = off + length if length else len(data)
         pkt.payload_offset, pkt.payload_end = off + 8, min(end, len(data))
-        tunnel = self._udp_tunnels.get(dport)
-        if tunnel is not None:
-            tunnel(pkt, data, off + 8, pkt.payload_end, depth, False)
-        else:
-            tunnel = self._udp_tunnels.get(sport)
-            if tunnel is not None:
-                tunnel(pkt, data, off + 8, pkt.payload_end, depth, True)
+        udp_tunnels = self._udp_tunnels  # `in` first: a plain datagram costs two dict probes, no call
+        if dport in udp_tunnels:
+            udp_tunnels[dport](pkt, data, off + 8, pkt.payload_end, depth, False)
+        elif sport in udp_tunnels:
+            udp_tunnels[sport](pkt, data, off + 8, pkt.payload_end, depth, True)
 
     def _teredo(self, pkt: Packet, data: bytes, off: int, end: int, depth: int, guessed: bool) -> None:
         """Teredo (RFC 4380): IPv6 in UDP, possibly behind authentication and origin indicators."""

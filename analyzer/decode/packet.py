@@ -60,7 +60,7 @@ class TunnelHop:
     """One tunnel a packet was carried through, with the outer endpoints (Zeek's tunnel.log `id`)."""
 
     kind: str
-    """Zeek's Tunnel::Type name: IP, GRE, TEREDO, VXLAN, GENEVE, GTPv1."""
+    """Zeek's Tunnel::Type name: IP, GRE, TEREDO, VXLAN, GENEVE, GTPv1 (and MPLS, for MPLS in UDP)."""
     src_ip: bytes
     """Outer source address (as in the frame)."""
     dst_ip: bytes

@@ -24,7 +24,15 @@ from analyzer.trackers.conn import ConnRecord
 
 MAX_TUNNELS = 10_000
 """Tunnels kept with their details (a mirror or a mobile core shows a few; more is a scan)."""
-TUNNEL_KIND_CODES = {"IP": 4, "GRE": 47, "TEREDO": 250, "VXLAN": 251, "GENEVE": 252, "GTPv1": 253}
+TUNNEL_KIND_CODES = {
+    "IP": 4,
+    "GRE": 47,
+    "MPLS": 137,
+    "TEREDO": 250,
+    "VXLAN": 251,
+    "GENEVE": 252,
+    "GTPv1": 253,
+}
 """Tunnel kind -> the byte mixed into its uid in place of an IP protocol (IP and GRE tunnels use theirs;
 UDP tunnels get unassigned protocol numbers), so two kinds between the same endpoints differ."""
 
