@@ -31,11 +31,12 @@ from typing import Any
 from analyzer import registry
 from analyzer.capture import linktype_name, open_capture
 from analyzer.capture.reader import RawRecord
-from analyzer.classify import classify, port_service
+from analyzer.classify import classify, classify_datagram, port_only, port_service
 from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet, ip_text
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
 from analyzer.flows import Flow, FlowTable
+from analyzer.ports import udp_port_service
 from analyzer.summary import Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
@@ -319,6 +320,8 @@ class Pipeline:
             ):
                 self._fast[data[26:38]] = (flow, from_orig)
         elif proto == UDP:
+            if pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES:
+                self._classify_datagram(flow, pkt.payload, from_orig)
             parser = registry.DATAGRAM_PARSERS.get(flow.service or "")
             if parser is not None:
                 self._datagram(parser, pkt, flow)
@@ -374,7 +377,8 @@ class Pipeline:
                 return
             flow.service, flow.service_how = service, how
             if not self._attach(flow, service):
-                flow.classify_tries = CLASSIFY_TRIES  # labelled, but nobody dissects it
+                if how != "port":  # a port-only label may still be confirmed by the other side
+                    flow.classify_tries = CLASSIFY_TRIES  # labelled, but nobody dissects it
                 return
         try:
             deliveries = flow.reassembler.segment(from_orig, pkt.seq, pkt.payload, pkt.tcp_flags)
@@ -382,6 +386,18 @@ class Pipeline:
             self._weird(pkt.ts, flow.uid, exc.reason, exc.detail)
             return
         self._deliver(flow, ((from_orig, d) for d in deliveries), pkt.ts)
+
+    def _classify_datagram(self, flow: Flow, payload: bytes, from_orig: bool) -> None:
+        """Name a UDP flow by its first datagrams (its port proposed a service when it was created).
+        A port whose service has a datagram parser keeps it, as tshark dissects by port."""
+        flow.classify_tries += 1
+        proposed = udp_port_service(flow.orig_port, flow.resp_port)
+        service, how = classify_datagram(proposed, payload, from_orig)
+        if service is None or (flow.service in registry.DATAGRAM_PARSERS and service != flow.service):
+            return
+        flow.service, flow.service_how = service, how
+        if how != "port":
+            flow.classify_tries = CLASSIFY_TRIES
 
     def _deliver(self, flow: Flow, deliveries: Iterable[tuple[bool, bytes | Gap]], ts: float) -> None:
         dissector = flow.dissector
@@ -434,6 +450,8 @@ class Pipeline:
             self._fast.pop(flow.orig_ip + flow.resp_ip + o + r, None)
             self._fast.pop(flow.resp_ip + flow.orig_ip + r + o, None)
         self._end_stream(flow)
+        if flow.service is None:  # no payload named it: its port may still propose a service
+            flow.service, flow.service_how = port_only(flow.proto_name, flow.orig_port, flow.resp_port)
         missed = flow.missed_bytes
         self._route(
             [

@@ -24,6 +24,7 @@ from analyzer.dissectors.pop3 import Pop3Dissector
 from analyzer.dissectors.smb import SmbWeird
 from analyzer.dissectors.smtp import SmtpDissector
 from analyzer.dissectors.tls import TlsDissector, TlsMalformedMessage
+from analyzer.ports import TCP_SERVICES, UDP_SERVICES  # the port tables live in a leaf module
 from analyzer.trackers.conn import ConnTracker
 from analyzer.trackers.dhcp import DhcpTracker, Dhcpv6Tracker
 from analyzer.trackers.dns import DnsTracker
@@ -35,38 +36,6 @@ from analyzer.trackers.ndp import NdpTracker
 from analyzer.trackers.services import ServicesTracker
 from analyzer.trackers.smb import SmbTracker
 from analyzer.trackers.tls import TlsTracker
-
-UDP_SERVICES: dict[int, str] = {
-    53: "dns",
-    5353: "mdns",
-    5355: "llmnr",
-    67: "dhcp",
-    68: "dhcp",
-    546: "dhcpv6",
-    547: "dhcpv6",
-    138: "netbios-dgm",  # SMB1 browser/mailslot datagrams
-}
-"""Well-known UDP ports and the service they propose."""
-
-TCP_SERVICES: dict[int, str] = {
-    53: "dns",
-    80: "http",
-    8080: "http",
-    443: "tls",
-    25: "smtp",
-    587: "smtp",
-    465: "smtps",
-    110: "pop3",
-    995: "pop3s",
-    143: "imap",
-    993: "imaps",
-    21: "ftp",
-    20: "ftp-data",
-    990: "ftps",
-    445: "smb",
-    139: "smb",
-}
-"""Well-known TCP ports and the service they propose."""
 
 DATAGRAM_PARSERS: dict[str, DatagramParser] = {
     "dhcp": dhcp_dissector.parse,
