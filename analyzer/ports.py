@@ -48,6 +48,7 @@ TCP_SERVICES: dict[int, str] = {
     513: "rlogin",
     514: "rsh",
     515: "lpd",
+    548: "afp",
     554: "rtsp",
     563: "tls",  # NNTP over TLS
     631: "ipp",
@@ -59,6 +60,7 @@ TCP_SERVICES: dict[int, str] = {
     1099: "java-rmi",
     1194: "openvpn",
     1433: "mssql",
+    1494: "citrix",
     1521: "oracle",
     1720: "h323",
     1723: "pptp",
@@ -72,13 +74,18 @@ TCP_SERVICES: dict[int, str] = {
     3306: "mysql",
     3389: "rdp",
     3690: "svn",
+    3868: "diameter",
     4222: "nats",
+    4244: "viber",
+    4949: "munin",
     5000: "http",  # Flask, Docker registry, Synology DSM, UPnP device APIs
     5060: "sip",
     5061: "tls",  # SIP over TLS
     5222: "xmpp",
     5223: "tls",  # XMPP over TLS (legacy)
     5228: "tls",  # Google Play / Firebase Cloud Messaging
+    5242: "viber",
+    5243: "viber",
     5269: "xmpp",
     5432: "postgresql",
     5672: "amqp",
@@ -87,6 +94,8 @@ TCP_SERVICES: dict[int, str] = {
     5938: "teamviewer",
     6000: "x11",
     6379: "redis",
+    6556: "check-mk",
+    6653: "openflow",
     6660: "irc",
     6665: "irc",
     6666: "irc",
@@ -105,9 +114,11 @@ TCP_SERVICES: dict[int, str] = {
     8009: "ajp",
     8443: "tls",
     8883: "tls",  # MQTT over TLS
+    8333: "bitcoin",
     9042: "cassandra",
     9050: "socks",  # Tor's SOCKS port
     9092: "kafka",
+    9300: "elasticsearch",  # node-to-node transport
     9200: "http",  # Elasticsearch REST
     9418: "git",
     10050: "zabbix",
@@ -115,8 +126,10 @@ TCP_SERVICES: dict[int, str] = {
     11211: "memcached",
     20000: "dnp3",
     27017: "mongodb",
+    30303: "ethereum",
     61613: "stomp",
     61616: "openwire",
+    64738: "mumble",
 }
 """Well-known TCP ports and the service they propose."""
 
@@ -135,17 +148,21 @@ UDP_SERVICES: dict[int, str] = {
     88: "kerberos",
     111: "sunrpc",
     123: "ntp",
+    319: "ptp",
+    320: "ptp",
     137: "netbios-ns",
     161: "snmp",
     162: "snmp",  # traps
     177: "xdmcp",
     389: "ldap",  # CLDAP (Active Directory's domain controller locator)
+    427: "srvloc",
     443: "quic",
     464: "kerberos",
     500: "isakmp",
     514: "syslog",
     520: "rip",
     521: "ripng",
+    646: "ldp",
     623: "rmcp",
     1194: "openvpn",
     1434: "mssql",  # SQL Server browser
@@ -155,12 +172,22 @@ UDP_SERVICES: dict[int, str] = {
     1812: "radius",
     1813: "radius",
     1900: "ssdp",
+    1947: "hasp",  # Sentinel HASP license manager
     1985: "hsrp",
     2049: "nfs",
     2055: "netflow",
-    2123: "gtp",  # GTP-C (GTP-U, 2152, is decapsulated by the decoder)
+    2123: "gtp",  # GTP-C
+    2152: "gtp",  # GTP-U: the outer flow of tunnelled traffic the decoder opens
+    2427: "mgcp",
     3478: "stun",
+    3479: "stun",  # TURN/STUN alternate port
+    3389: "rdp",  # RDP's UDP transport
     3544: "teredo",
+    4342: "lisp",
+    4433: "quic",
+    4789: "vxlan",
+    5004: "rtp",  # RTP/AVP default
+    5005: "rtcp",
     3671: "knxip",
     3702: "ws-discovery",
     3784: "bfd",
@@ -171,17 +198,31 @@ UDP_SERVICES: dict[int, str] = {
     5247: "capwap",
     5351: "nat-pmp",
     5683: "coap",
+    5678: "mndp",  # MikroTik neighbour discovery
+    6081: "geneve",
     6343: "sflow",
     6881: "bittorrent",
+    7985: "viber",
+    7987: "viber",
     9995: "netflow",
     9996: "netflow",
     11211: "memcached",
+    8612: "bjnp",  # Canon printer discovery
+    8801: "zoom",
+    9000: "webex",  # Webex media
+    9987: "teamspeak",
+    10001: "ubnt-discovery",
+    6771: "bittorrent",  # local peer discovery
     17500: "dropbox",  # Dropbox LAN sync discovery
     19302: "stun",  # Google's STUN servers
+    21027: "syncthing",
     25826: "collectd",
+    27015: "source-engine",
+    30303: "ethereum",
     47808: "bacnet",
     51820: "wireguard",
     57621: "spotify",  # Spotify LAN discovery
+    64738: "mumble",
 }
 """Well-known UDP ports and the service they propose."""
 

@@ -635,6 +635,19 @@ def is_rtcp(data: bytes, from_client: bool) -> bool:
     return size <= len(data) and size == (28 if data[1] == 200 else 8) + blocks
 
 
+def is_bitcoin(data: bytes, from_client: bool) -> bool:
+    """A Bitcoin P2P message: main-network magic, then a NUL-padded command such as "version"."""
+    return data.startswith(b"\xf9\xbe\xb4\xd9") and len(data) >= 24 and data[4:16].rstrip(b"\x00").isalpha()
+
+
+def is_bittorrent_lsd(data: bytes, from_client: bool) -> bool:
+    return data.startswith(b"BT-SEARCH * HTTP/1.1\r\n")
+
+
+def is_source_engine(data: bytes, from_client: bool) -> bool:
+    return data.startswith(b"\xff\xff\xff\xffTSource Engine Query")
+
+
 def is_spotify(data: bytes, from_client: bool) -> bool:
     return data.startswith(b"SpotUdp")
 
@@ -696,6 +709,9 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("wireguard", "udp", True, is_wireguard),
     Signature("dropbox", "udp", True, is_dropbox),
     Signature("spotify", "udp", True, is_spotify),
+    Signature("bitcoin", "tcp", True, is_bitcoin),
+    Signature("bittorrent", "udp", True, is_bittorrent_lsd),
+    Signature("source-engine", "udp", True, is_source_engine),
     Signature("rtcp", "udp", True, is_rtcp),
     # weak: only confirm the port's proposal
     Signature("tls", "tcp", False, is_tls_record),
