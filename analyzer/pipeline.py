@@ -37,11 +37,15 @@ from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
 from analyzer.flows import Flow, FlowTable
 from analyzer.ports import udp_port_service
+from analyzer.signatures import RTP_HEADER, is_rtp_header, rtp_pair
 from analyzer.summary import Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.conn import ConnRecord
 
+MAX_RTP_CANDIDATES = 4096
+"""UDP flows whose first datagram looked like RTP, waiting for a second to agree (bounded: beyond
+it a flow is not tried as RTP)."""
 MAX_WEIRDS = 1000
 """Malformed/weird entries kept with their details (all are counted by reason regardless)."""
 MAX_EXPECTATIONS = 1024
@@ -151,6 +155,8 @@ class Pipeline:
         self.last_ts: float | None = None
         self.files: list[FileStats] = []
         self._expected: dict[tuple[str, int], ExpectedConnection] = {}
+        self._rtp_first: dict[str, bytes] = {}
+        """UDP flow uid -> RTP header of its first datagram, until its second datagram arrives."""
         self._fast: dict[bytes, tuple[Flow, bool]] = {}
         """Fast path: addresses+ports bytes of an Ethernet/IPv4/TCP frame -> (flow, from_orig), for
         live flows nobody dissects. At most two entries per live flow, removed when the flow ends."""
@@ -393,6 +399,16 @@ class Pipeline:
         flow.classify_tries += 1
         proposed = udp_port_service(flow.orig_port, flow.resp_port)
         service, how = classify_datagram(proposed, payload, from_orig)
+        if how in (None, "port"):  # RTP is told by two datagrams that agree, not by one
+            first = self._rtp_first.pop(flow.uid, None)
+            if first is not None and rtp_pair(first, payload):
+                service, how = "rtp", "payload"
+            elif (
+                flow.classify_tries == 1
+                and is_rtp_header(payload)
+                and len(self._rtp_first) < MAX_RTP_CANDIDATES
+            ):
+                self._rtp_first[flow.uid] = payload[:RTP_HEADER]
         if service is None or (flow.service in registry.DATAGRAM_PARSERS and service != flow.service):
             return
         flow.service, flow.service_how = service, how
@@ -450,6 +466,8 @@ class Pipeline:
             self._fast.pop(flow.orig_ip + flow.resp_ip + o + r, None)
             self._fast.pop(flow.resp_ip + flow.orig_ip + r + o, None)
         self._end_stream(flow)
+        if self._rtp_first:
+            self._rtp_first.pop(flow.uid, None)
         if flow.service is None:  # no payload named it: its port may still propose a service
             flow.service, flow.service_how = port_only(flow.proto_name, flow.orig_port, flow.resp_port)
         missed = flow.missed_bytes

@@ -2675,6 +2675,11 @@ def _rtcp_receiver_report() -> bytes:
     return struct.pack("!BBHI", 0x80, 201, 1, 0x11223344)
 
 
+def _rtp_packet(seq: int, timestamp: int) -> bytes:
+    """An RTP packet: version 2, dynamic payload type 111 (Opus), a fixed SSRC, 40 payload bytes."""
+    return struct.pack("!BBHII", 0x80, 111, seq, timestamp, 0x5EED5EED) + blob(f"rtp-{seq}", 40)
+
+
 def _dns_query(name: bytes, qtype: int) -> bytes:
     labels = b"".join(bytes([len(p)]) + p for p in name.split(b".")) + b"\x00"
     return struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + labels + struct.pack("!HH", qtype, 1)
@@ -2744,6 +2749,7 @@ SERVICE_FLOWS: list[tuple[str, int, bytes, bytes]] = [
     ("udp", 5080, b"OPTIONS sip:alice@example.com SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n", b""),
     ("udp", 4444, _dtls_hello(), b""),
     ("udp", 40392, _rtcp_receiver_report(), b""),
+    ("udp-stream", 40400, _rtp_packet(1000, 160_000), _rtp_packet(1001, 160_160)),  # two agree: RTP
     # a service port without a recognisable payload, or without any payload: named by port
     ("tcp", 5901, None, None),
     ("udp", 123, b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", b""),
@@ -2759,6 +2765,10 @@ def build_services(area: int) -> Capture:
     cap = Capture(ts_s(area))
     for i, (transport, port, request, reply) in enumerate(SERVICE_FLOWS):
         cport = 41000 + i
+        if transport == "udp-stream":  # two datagrams from the client
+            udp(cap, CLIENT, SERVICES_SERVER, cport, port, request, 50_000)
+            udp(cap, CLIENT, SERVICES_SERVER, cport, port, reply, 20_000)
+            continue
         if transport == "udp":
             if request:
                 udp(cap, CLIENT, SERVICES_SERVER, cport, port, request, 50_000)

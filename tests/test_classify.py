@@ -4,6 +4,7 @@ consistent with each other; the classifier's port-first rule for TCP and UDP."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -85,6 +86,7 @@ EXPECTED: dict[tuple[str, int], tuple[str | None, str | None]] = {
     ("udp", 5080): ("sip", "payload"),
     ("udp", 4444): ("dtls", "payload"),
     ("udp", 40392): ("rtcp", "payload"),
+    ("udp", 40400): ("rtp", "payload"),  # two datagrams of one stream agree
     # a service port, no recognisable payload (or none at all): the port alone
     ("tcp", 5901): ("vnc", "port"),
     # nothing names these
@@ -123,7 +125,7 @@ def test_sample_covers_forty_protocols(services_flows: list[ConnRecord]) -> None
         assert must in names
     for must in ("rdp", "syslog", "mdns", "llmnr", "bittorrent", "smb", "telnet", "mysql", "postgresql"):
         assert must in names
-    assert "mqtt" in names
+    assert "mqtt" in names and "rtp" in names
 
 
 def test_sample_summary_lists_the_unknown() -> None:
@@ -232,3 +234,15 @@ def test_classifiers_never_raise(port_label: str | None, payload: bytes, from_cl
         service, how = fn(port_label, payload, from_client)
         assert (service is None) == (how is None)
         assert how in (None, "port", "payload", "both")
+
+
+def test_rtp_needs_two_agreeing_datagrams() -> None:
+    from analyzer.signatures import rtp_pair
+
+    first = bytes.fromhex("806f03e800027100") + b"\x5e\xed\x5e\xed" + bytes(40)
+    second = bytes.fromhex("806f03e9000271a0") + b"\x5e\xed\x5e\xed" + bytes(40)
+    assert rtp_pair(first[:12], second)
+    assert not rtp_pair(first[:12], second[:8] + b"\x00\x00\x00\x01" + second[12:])  # another SSRC
+    assert not rtp_pair(second[:12], first)  # the sequence number went back
+    payloads = [b"\x80\x6f" + p[2:] for p in _random_payloads(4000)]  # headers that pass alone
+    assert not any(rtp_pair(a[:12], b) for a, b in itertools.pairwise(payloads))

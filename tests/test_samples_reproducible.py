@@ -33,7 +33,8 @@ AREA_FILES = [
     "smb.pcap",
 ]
 MERGED_FILES = ["mixed.pcap", "mixed.pcapng"]
-ALL_FILES = AREA_FILES + MERGED_FILES
+STANDALONE_FILES = ["services.pcap"]  # files of their own, not merged into mixed.*
+ALL_FILES = AREA_FILES + MERGED_FILES + STANDALONE_FILES
 # The brief asks for small files; the merged one is the sum of the others, so it is the one to watch.
 MAX_FILE_BYTES = 100_000
 # Building every file takes about a second; a generous bound keeps a slow CI box from flaking.
