@@ -1,7 +1,8 @@
 """Explicit tables that wire protocols together: ports to services, services to dissectors, trackers.
 
 No registration by import side effects: to add a protocol, add its lines here.
-Classification is hybrid (the port proposes, the payload confirms); see `analyzer/classify.py`.
+Classification is hybrid (the port proposes, the payload confirms); see `analyzer/classify.py`. The
+port tables live in `analyzer/ports.py` (a leaf module) and are re-exported here.
 """
 
 from __future__ import annotations
