@@ -130,8 +130,8 @@ def is_ssh(data: bytes, from_client: bool) -> bool:
 
 
 def is_telnet_port(data: bytes, from_client: bool) -> bool:
-    """An option negotiation (IAC WILL/WONT/DO/DONT or IAC SB) or any printable greeting: on port 23
-    a login prompt is telnet too."""
+    """An option negotiation (IAC WILL/WONT/DO/DONT) or subnegotiation (IAC SB): one is enough on
+    port 23."""
     return len(data) >= 2 and data[0] == 0xFF and data[1] >= 0xFA
 
 
@@ -505,10 +505,7 @@ def is_stun(data: bytes, from_client: bool) -> bool:
 def is_stun_port(data: bytes, from_client: bool) -> bool:
     """Also classic STUN (RFC 3489, no cookie): binding request/response with a consistent length."""
     return is_stun(data, from_client) or (
-        len(data) >= 20
-        and data[0] in (0, 1)
-        and data[1] in (1, 0x11, 0x01)
-        and _u16(data, 2) == len(data) - 20
+        len(data) >= 20 and data[0] in (0, 1) and data[1] in (0x01, 0x11) and _u16(data, 2) == len(data) - 20
     )
 
 
