@@ -16,7 +16,7 @@ from analyzer import registry
 from analyzer.classify import KNOWN_SERVICES, classify, classify_datagram, port_only
 from analyzer.pipeline import Pipeline
 from analyzer.ports import TCP_SERVICES, UDP_SERVICES, port_service
-from analyzer.signatures import SIGNATURES, STRONG_TCP, STRONG_UDP
+from analyzer.signatures import SIGNATURES, STRONG_TCP, STRONG_UDP, rtp_pair
 from analyzer.trackers.conn import ConnRecord
 from tests.oracle import SAMPLES
 
@@ -234,11 +234,11 @@ def test_classifiers_never_raise(port_label: str | None, payload: bytes, from_cl
         service, how = fn(port_label, payload, from_client)
         assert (service is None) == (how is None)
         assert how in (None, "port", "payload", "both")
+    assert rtp_pair(payload[:12], payload) in (True, False)
+    assert port_only("udp", len(payload), 53) == ("dns", "port")
 
 
 def test_rtp_needs_two_agreeing_datagrams() -> None:
-    from analyzer.signatures import rtp_pair
-
     first = bytes.fromhex("806f03e800027100") + b"\x5e\xed\x5e\xed" + bytes(40)
     second = bytes.fromhex("806f03e9000271a0") + b"\x5e\xed\x5e\xed" + bytes(40)
     assert rtp_pair(first[:12], second)
