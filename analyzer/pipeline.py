@@ -5,7 +5,8 @@ Theory of operation
 For each frame: decode the headers, count the frame and its protocol layers, find its flow, and hand
 the payload to whoever wants it:
 
-- UDP: the datagram parser of the flow's service (chosen once, by port, when the flow is created);
+- UDP: the datagram parser of the flow's service (chosen once, by port, when the flow is created;
+  the first datagrams may then name a flow the port did not, by payload signature, see classify.py);
 - ICMP/ICMPv6: the ICMP parser;
 - TCP: at the first payload of a direction the flow is classified (port proposes, payload confirms).
   A flow whose service has a stream dissector gets one, with a reassembler started at the ISN seen
@@ -17,7 +18,8 @@ dissector is counted by reason in `malformed` and recorded in a bounded weird li
 dissector that raised is detached from its flow. Any other exception is a bug and propagates.
 
 Flows end by idle expiry (packet time), by eviction when the table is full, or at the end of each
-input file; then their dissector is flushed and closed and a ConnRecord goes to the trackers.
+input file; then their dissector is flushed and closed and a ConnRecord goes to the trackers (a flow
+no payload named takes its port's proposal then).
 """
 
 from __future__ import annotations
