@@ -1,111 +1,85 @@
-"""Hybrid service classification of TCP flows: the well-known port proposes, the payload confirms.
+"""Hybrid service classification of TCP and UDP flows: the well-known port proposes, the payload confirms.
 
-`classify(flow, payload, from_client)` is called with the first payload of a direction. It returns
-(service, how) where how is "both" (port and payload agree), "payload" (payload recognised on
-another port), or "port" (only the port speaks; the payload proved nothing either way). A payload
-recognised as a different protocol than the port proposes wins, and the flow is a mismatch.
+Theory of operation
+-------------------
+A flow is classified once, from the first payload of each direction (the pipeline stops after
+CLASSIFY_TRIES payloads, or as soon as a payload spoke). For one payload:
+
+1. The service the port proposes (`analyzer/ports.py`) is checked first with every signature of that
+   service, strong or weak: a match gives (proposed, "both"); the port's own protocol wins over any
+   other match.
+2. Otherwise the strong signatures (`analyzer/signatures.py`) are tried in table order: a match names
+   the flow by payload, (seen, "payload"), a mismatch with the port if it proposed something else;
+   TLS seen on an implicit-TLS port (465, 993, ...) is "both".
+3. Otherwise the port's proposal stands, (proposed, "port"), or the flow stays unnamed (None, None).
+
+Weak signatures never name a flow on a port that does not propose their service: a one-byte type check
+fires on random data. Flows that never carried a payload are named by port when they end (see
+`port_only`). The "expected" label (an FTP data channel announced by its control channel) is given by
+the pipeline, not here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from analyzer.dissectors.dbtls import is_mysql_greeting, is_postgresql_start
-from analyzer.dissectors.http import is_http_start
-from analyzer.registry import TCP_SERVICES
+from analyzer.ports import TCP_SERVICES, UDP_SERVICES, tcp_port_service, udp_port_service
+from analyzer.signatures import CONFIRM_TCP, CONFIRM_UDP, STRONG_TCP, STRONG_UDP
 
-
-def _is_tls(data: bytes, from_client: bool) -> bool:
-    # record type handshake/alert/ccs/appdata, version 3.x
-    if len(data) >= 3 and data[0] in (0x14, 0x15, 0x16, 0x17) and data[1] == 3 and data[2] <= 4:
-        return True
-    # SSLv2-compatible ClientHello: 2-byte length with the high bit set, then msg type 1
-    return len(data) >= 3 and data[0] & 0x80 != 0 and data[2] == 1 and from_client
-
-
-def _is_http(data: bytes, from_client: bool) -> bool:
-    # any of Wireshark's request methods, or a status line; direction is not trusted (a flow whose
-    # first packet was missed may have its client and server guessed the wrong way round)
-    return is_http_start(data)
-
-
-def _is_smb(data: bytes, from_client: bool) -> bool:
-    # NetBIOS session message (type 0) carrying an SMB1 (0xFF), SMB2/3 (0xFE) or transform (0xFD) header
-    if len(data) >= 8 and data[0] == 0x00 and data[4] in (0xFF, 0xFE, 0xFD) and data[5:8] == b"SMB":
-        return True
-    # NetBIOS session request (0x81) / positive response (0x82), as sent first on port 139
-    return len(data) >= 4 and data[0] in (0x81, 0x82) and data[1] <= 1
-
-
-SIGNATURE_WINDOW = 512
-"""Bytes of a first payload the greeting patterns look at: a greeting line is far shorter, and the
-regexes' work stays bounded whatever the segment size."""
-
-_SMTP_GREETING = re.compile(rb"^220[ -].*(E?SMTP|mail|Postfix|Exim|Sendmail)", re.I)
-_SMTP_STRONG = re.compile(rb"^220[ -].*(E?SMTP|Postfix|Exim|Sendmail)", re.I)
-_FTP_GREETING = re.compile(rb"^220[ -].*(FTP|FileZilla|vsftpd|ProFTPD)", re.I)
-
-
-def _is_smtp(data: bytes, from_client: bool) -> bool:
-    if from_client:
-        return data[:5].upper() in (b"EHLO ", b"HELO ")
-    head = data[:SIGNATURE_WINDOW]
-    if _SMTP_STRONG.match(head):
-        return True
-    # "mail" alone is weak: "220 ProFTPD Server (mail.example.com)" is an FTP greeting
-    return bool(_SMTP_GREETING.match(head)) and not _FTP_GREETING.match(head)
-
-
-def _is_ftp(data: bytes, from_client: bool) -> bool:
-    # the client's USER is shared with POP3: only the server's greeting tells FTP apart
-    return not from_client and bool(_FTP_GREETING.match(data[:SIGNATURE_WINDOW]))
-
-
-def _is_pop3(data: bytes, from_client: bool) -> bool:
-    return not from_client and data.startswith(b"+OK")
-
-
-def _is_imap(data: bytes, from_client: bool) -> bool:
-    return not from_client and data[:5].upper() in (b"* OK ", b"* PRE")
-
-
-def _is_dns_tcp(data: bytes, from_client: bool) -> bool:
-    return False  # recognised by port only: a 2-byte length prefix proves little
-
-
-PAYLOAD_SIGNATURES: dict[str, Callable[[bytes, bool], bool]] = {
-    "tls": _is_tls,
-    "http": _is_http,
-    "smb": _is_smb,
-    "smtp": _is_smtp,
-    "ftp": _is_ftp,
-    "pop3": _is_pop3,
-    "imap": _is_imap,
-    "postgresql": is_postgresql_start,
-    "mysql": is_mysql_greeting,
-}
-"""Service -> does this first payload look like it? Checked in this order."""
+Test = Callable[[bytes, bool], bool]
 
 IMPLICIT_TLS = {"smtps": "smtp", "pop3s": "pop3", "imaps": "imap", "ftps": "ftp", "tls": "tls"}
 """Ports whose protocol runs inside TLS from the first byte: the payload says TLS."""
 
 
 def port_service(orig_port: int, resp_port: int) -> str | None:
-    """The service the responder's port proposes (or, failing that, the originator's)."""
-    return TCP_SERVICES.get(resp_port) or TCP_SERVICES.get(orig_port)
+    """The service the responder's TCP port proposes (or, failing that, the originator's)."""
+    return tcp_port_service(orig_port, resp_port)
+
+
+def _classify(
+    port_label: str | None,
+    payload: bytes,
+    from_client: bool,
+    strong: tuple[tuple[str, Test], ...],
+    confirm: dict[str, tuple[Test, ...]],
+) -> tuple[str | None, str | None]:
+    if port_label is not None:
+        own = confirm.get("tls" if port_label in IMPLICIT_TLS else port_label, ())
+        for test in own:
+            if test(payload, from_client):
+                return port_label, "both"  # the port's own protocol matches: it wins over any other
+    for name, test in strong:
+        if test(payload, from_client):
+            if name == port_label or (name == "tls" and port_label in IMPLICIT_TLS):
+                return port_label, "both"
+            return name, "payload"
+    return (port_label, "port") if port_label else (None, None)
 
 
 def classify(port_label: str | None, payload: bytes, from_client: bool) -> tuple[str | None, str | None]:
-    """(service, how) for a flow whose port proposes `port_label`, given a first payload."""
-    port_signature = PAYLOAD_SIGNATURES.get(port_label or "")
-    if port_signature is not None and port_signature(payload, from_client):
-        return port_label, "both"  # the port's own protocol matches: it wins over any other match
-    seen = next((name for name, sig in PAYLOAD_SIGNATURES.items() if sig(payload, from_client)), None)
-    if seen is None:
-        return (port_label, "port") if port_label else (None, None)
-    if port_label is None:
-        return seen, "payload"
-    if seen == port_label or (seen == "tls" and port_label in IMPLICIT_TLS):
-        return port_label, "both"
-    return seen, "payload"
+    """(service, how) for a TCP flow whose port proposes `port_label`, given a first payload."""
+    return _classify(port_label, payload, from_client, STRONG_TCP, CONFIRM_TCP)
+
+
+def classify_datagram(
+    port_label: str | None, payload: bytes, from_client: bool
+) -> tuple[str | None, str | None]:
+    """(service, how) for a UDP flow whose port proposes `port_label`, given a first datagram."""
+    return _classify(port_label, payload, from_client, STRONG_UDP, CONFIRM_UDP)
+
+
+def port_only(proto: str, orig_port: int, resp_port: int) -> tuple[str | None, str | None]:
+    """(service, "port") for a flow that ends without a payload having named it; (None, None) if its
+    ports propose nothing. `proto` is "tcp" or "udp"."""
+    if proto == "tcp":
+        label = tcp_port_service(orig_port, resp_port)
+    elif proto == "udp":
+        label = udp_port_service(orig_port, resp_port)
+    else:
+        label = None
+    return (label, "port") if label else (None, None)
+
+
+KNOWN_SERVICES = frozenset(TCP_SERVICES.values()) | frozenset(UDP_SERVICES.values())
+"""Every service name a port can propose."""

@@ -23,6 +23,8 @@ HOT_MODULES = (
     "analyzer.flows",
     "analyzer.tcp",
     "analyzer.classify",
+    "analyzer.ports",
+    "analyzer.signatures",
     "analyzer.registry",
     "analyzer.pipeline",
     "analyzer.records",

@@ -5,7 +5,8 @@ Theory of operation
 For each frame: decode the headers, count the frame and its protocol layers, find its flow, and hand
 the payload to whoever wants it:
 
-- UDP: the datagram parser of the flow's service (chosen once, by port, when the flow is created);
+- UDP: the datagram parser of the flow's service (chosen once, by port, when the flow is created;
+  the first datagrams may then name a flow the port did not, by payload signature, see classify.py);
 - UDP with state across datagrams (QUIC): a per-flow dissector fed each datagram whole, attached
   when the flow is created, by port or by the first datagram's signature (`registry.UDP_SIGNATURES`);
 - ICMP/ICMPv6: the ICMP parser;
@@ -19,7 +20,8 @@ dissector is counted by reason in `malformed` and recorded in a bounded weird li
 dissector that raised is detached from its flow. Any other exception is a bug and propagates.
 
 Flows end by idle expiry (packet time), by eviction when the table is full, or at the end of each
-input file; then their dissector is flushed and closed and a ConnRecord goes to the trackers.
+input file; then their dissector is flushed and closed and a ConnRecord goes to the trackers (a flow
+no payload named takes its port's proposal then).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any, ClassVar
 from analyzer import registry
 from analyzer.capture import linktype_name, open_capture
 from analyzer.capture.reader import RawRecord
-from analyzer.classify import classify, port_service
+from analyzer.classify import classify, classify_datagram, port_only, port_service
 from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet, ip_text
 from analyzer.decode.tunnels import UDP_TUNNEL_PORTS
 from analyzer.dissectors.base import ExpectedConnection
@@ -48,12 +50,17 @@ from analyzer.flows import (
     FlowTable,
     plain_ipv4_proto,
 )
+from analyzer.ports import udp_port_service
+from analyzer.signatures import RTP_HEADER, is_rtp_header, rtp_pair
 from analyzer.summary import CoreCounts, Summary
 from analyzer.tcp import Gap, TcpReassembler
 from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.conn import ConnRecord
 from analyzer.trackers.tunnels import tunnel_flows, tunnel_uid
 
+MAX_RTP_CANDIDATES = 4096
+"""UDP flows whose first datagram looked like RTP, waiting for a second to agree (bounded: beyond
+it a flow is not tried as RTP)."""
 MAX_WEIRDS = 1000
 """Malformed/weird entries kept with their details (all are counted by reason regardless)."""
 MAX_EXPECTATIONS = 1024
@@ -188,6 +195,8 @@ class Pipeline:
         """Frames of undissected Ethernet/IPv4/TCP flows counted without decoding (flows.FastPath)."""
         self.fast_path = fast_path
         """False: every frame takes the per-frame path (the fast path's equality test)."""
+        self._rtp_first: dict[str, bytes] = {}
+        """UDP flow uid -> RTP header of its first datagram, until its second datagram arrives."""
         self._linktype_names: dict[int, str] = {}
         self._file_first: float | None = None
         self._file_last: float | None = None
@@ -337,6 +346,8 @@ class Pipeline:
             if self.fast_path and linktype == 1 and pkt.ip_version == 4 and pkt.layers == FAST_LAYERS:
                 self._fast.learn(data, flow, from_orig)
         elif proto == UDP:
+            if pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES and flow.dissector is None:
+                self._classify_datagram(flow, pkt.payload, from_orig)
             if flow.dissector is not None:  # a per-flow UDP dissector (QUIC): one datagram per feed
                 self._deliver(flow, ((from_orig, pkt.payload),), pkt.ts)
                 return
@@ -428,7 +439,8 @@ class Pipeline:
                 return
             flow.service, flow.service_how = service, how
             if not self._attach(flow, service):
-                flow.classify_tries = CLASSIFY_TRIES  # labelled, but nobody dissects it
+                if how != "port":  # a port-only label may still be confirmed by the other side
+                    flow.classify_tries = CLASSIFY_TRIES  # labelled, but nobody dissects it
                 return
         try:
             deliveries = flow.reassembler.segment(from_orig, pkt.seq, pkt.payload, pkt.tcp_flags)
@@ -436,6 +448,31 @@ class Pipeline:
             self._weird(pkt.ts, flow.uid, exc.reason, exc.detail)
             return
         self._deliver(flow, ((from_orig, d) for d in deliveries), pkt.ts)
+
+    def _classify_datagram(self, flow: Flow, payload: bytes, from_orig: bool) -> None:
+        """Name a UDP flow by its first datagrams (its port proposed a service when it was created).
+        A port whose service has a datagram parser keeps it, as tshark dissects by port."""
+        flow.classify_tries += 1
+        proposed = udp_port_service(flow.orig_port, flow.resp_port)
+        service, how = classify_datagram(proposed, payload, from_orig)
+        if how in (None, "port"):  # RTP is told by two datagrams that agree, not by one
+            first = self._rtp_first.pop(flow.uid, None)
+            if first is not None and rtp_pair(first, payload):
+                service, how = "rtp", "payload"
+            elif (
+                flow.classify_tries == 1
+                and is_rtp_header(payload)
+                and len(self._rtp_first) < MAX_RTP_CANDIDATES
+            ):
+                self._rtp_first[flow.uid] = payload[:RTP_HEADER]
+        if service is None or (flow.service in registry.DATAGRAM_PARSERS and service != flow.service):
+            return
+        flow.service, flow.service_how = service, how
+        if how != "port":
+            flow.classify_tries = CLASSIFY_TRIES
+        factory = registry.UDP_DISSECTORS.get(service)
+        if factory is not None and flow.dissector is None:  # named by payload on an odd port (QUIC)
+            flow.dissector = factory(flow)
 
     def _deliver(self, flow: Flow, deliveries: Iterable[tuple[bool, bytes | Gap]], ts: float) -> None:
         dissector = flow.dissector
@@ -486,6 +523,10 @@ class Pipeline:
         if self._fast:
             self._fast.forget(flow)
         self._end_stream(flow)
+        if self._rtp_first:
+            self._rtp_first.pop(flow.uid, None)
+        if flow.service is None:  # no payload named it: its port may still propose a service
+            flow.service, flow.service_how = port_only(flow.proto_name, flow.orig_port, flow.resp_port)
         missed = flow.missed_bytes
         self._route(
             [

@@ -1,7 +1,8 @@
 """Explicit tables that wire protocols together: ports to services, services to dissectors, trackers.
 
 No registration by import side effects: to add a protocol, add its lines here.
-Classification is hybrid (the port proposes, the payload confirms); see `analyzer/classify.py`.
+Classification is hybrid (the port proposes, the payload confirms); see `analyzer/classify.py`. The
+port tables live in `analyzer/ports.py` (a leaf module) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from analyzer.dissectors.quic import QuicDissector, QuicWeird, looks_like_quic
 from analyzer.dissectors.smb import SmbWeird
 from analyzer.dissectors.smtp import SmtpDissector
 from analyzer.dissectors.tls import TlsDissector, TlsMalformedMessage
+from analyzer.ports import TCP_SERVICES, UDP_SERVICES  # the port tables live in a leaf module
 from analyzer.trackers.conn import ConnTracker
 from analyzer.trackers.dhcp import DhcpTracker, Dhcpv6Tracker
 from analyzer.trackers.dns import DnsTracker
@@ -40,43 +42,6 @@ from analyzer.trackers.services import ServicesTracker
 from analyzer.trackers.smb import SmbTracker
 from analyzer.trackers.tls import TlsTracker
 from analyzer.trackers.tunnels import TunnelTracker
-
-UDP_SERVICES: dict[int, str] = {
-    53: "dns",
-    5353: "mdns",
-    5355: "llmnr",
-    67: "dhcp",
-    68: "dhcp",
-    546: "dhcpv6",
-    547: "dhcpv6",
-    138: "netbios-dgm",  # SMB1 browser/mailslot datagrams
-    443: "quic",
-    4433: "quic",
-    8443: "quic",
-}
-"""Well-known UDP ports and the service they propose."""
-
-TCP_SERVICES: dict[int, str] = {
-    53: "dns",
-    80: "http",
-    8080: "http",
-    443: "tls",
-    25: "smtp",
-    587: "smtp",
-    465: "smtps",
-    110: "pop3",
-    995: "pop3s",
-    143: "imap",
-    993: "imaps",
-    21: "ftp",
-    20: "ftp-data",
-    990: "ftps",
-    445: "smb",
-    139: "smb",
-    3306: "mysql",
-    5432: "postgresql",
-}
-"""Well-known TCP ports and the service they propose."""
 
 DATAGRAM_PARSERS: dict[str, DatagramParser] = {
     "dhcp": dhcp_dissector.parse,

@@ -2573,6 +2573,235 @@ def build_extras(area: int) -> Capture:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Services (sample_pcaps/services.pcap, a file of its own: not merged into mixed.*)
+# ---------------------------------------------------------------------------------------------------
+# One short flow per protocol of the classifier's signature table (analyzer/signatures.py), on its
+# standard port (named by port and payload: "both"), a few on unusual ports (named by payload alone),
+# two that carry no payload or nothing recognisable on a service port (named by port), and two that
+# nothing names (listed under services.unknown). tests/test_classify.py holds the expected names.
+
+SERVICES_AREA = 21
+"""Time window of services.pcap (beyond the areas and extras of mixed.*, and quic.pcap's)."""
+SERVICES_SERVER = remote("203.0.113.90")
+
+
+def _ber(tag: int, body: bytes) -> bytes:
+    """One BER element with a short or two-byte long-form length."""
+    n = len(body)
+    length = (
+        bytes([n]) if n < 0x80 else bytes([0x81, n]) if n < 0x100 else bytes([0x82]) + n.to_bytes(2, "big")
+    )
+    return bytes([tag]) + length + body
+
+
+def _rpc_call(xid: int, program: int, version: int, proc: int) -> bytes:
+    """An ONC RPC call with AUTH_NONE credentials and verifier, no arguments."""
+    return struct.pack("!IIIIII", xid, 0, 2, program, version, proc) + b"\x00" * 16
+
+
+def _mysql_greeting() -> bytes:
+    body = b"\x0a8.0.36\x00" + struct.pack("<I", 11) + b"abcdefgh\x00" + b"\xff\xf7\x21\x02\x00\xff\xc1\x15"
+    body += b"\x00" * 10 + b"ijklmnopqrst\x00mysql_native_password\x00"
+    return len(body).to_bytes(3, "little") + b"\x00" + body
+
+
+def _pg_startup() -> bytes:
+    params = b"user\x00alice\x00database\x00shop\x00\x00"
+    return struct.pack("!II", 8 + len(params), 0x00030000) + params
+
+
+def _mongo_msg() -> bytes:
+    doc = b"\x0d\x00\x00\x00\x10ping\x00\x01\x00\x00\x00\x00"
+    body = struct.pack("<iii", 1, 0, 2013) + b"\x00\x00\x00\x00\x00" + doc
+    return struct.pack("<i", 4 + len(body)) + body
+
+
+def _mqtt_connect() -> bytes:
+    var = b"\x00\x04MQTT\x04\x02\x00\x3c" + b"\x00\x06client"
+    return bytes([0x10, len(var)]) + var
+
+
+def _rdp_request() -> bytes:
+    x224 = b"\xe0\x00\x00\x00\x00\x00" + b"Cookie: mstshash=alice\r\n" + b"\x01\x00\x08\x00\x03\x00\x00\x00"
+    return b"\x03\x00" + struct.pack("!H", 5 + len(x224)) + bytes([len(x224)]) + x224
+
+
+def _ldap_bind() -> bytes:
+    bind = _ber(0x60, b"\x02\x01\x03" + _ber(0x04, b"cn=admin") + _ber(0x80, b"secret"))
+    return _ber(0x30, b"\x02\x01\x01" + bind)
+
+
+def _kerberos_as_req() -> bytes:
+    body = _ber(0x30, _ber(0xA1, b"\x02\x01\x05") + _ber(0xA2, b"\x02\x01\x0a") + _ber(0xA4, b"\x30\x00"))
+    return _ber(0x6A, body)
+
+
+def _snmp_get() -> bytes:
+    pdu = _ber(
+        0xA0,
+        b"\x02\x01\x01\x02\x01\x00\x02\x01\x00"
+        + _ber(0x30, _ber(0x30, b"\x06\x08+\x06\x01\x02\x01\x01\x01\x00\x05\x00")),
+    )
+    return _ber(0x30, b"\x02\x01\x01" + _ber(0x04, b"public") + pdu)
+
+
+def _stun_binding() -> bytes:
+    attrs = b"\x80\x22\x00\x04test"  # SOFTWARE
+    return struct.pack("!HHI", 0x0001, len(attrs), 0x2112A442) + bytes(range(12)) + attrs
+
+
+def _nbns_query() -> bytes:
+    name = b"\x20" + b"EOGFCACACACACACACACACACACACACACA" + b"\x00"
+    return struct.pack("!HHHHHH", 0x1234, 0x0110, 1, 0, 0, 0) + name + b"\x00\x20\x00\x01"
+
+
+def _ntp_client() -> bytes:
+    return bytes([0x23]) + b"\x00" * 39 + bytes(range(1, 9))
+
+
+def _dtls_hello() -> bytes:
+    hello = b"\x01\x00\x00\x2a\x00\x00\x00\x00\x00\x00\x00\x2a\xfe\xfd" + bytes(32) + b"\x00\x00\x00\x00"
+    return b"\x16\xfe\xff\x00\x00" + b"\x00" * 6 + struct.pack("!H", len(hello)) + hello
+
+
+def _quic_long_header() -> bytes:
+    dcid = bytes(range(8))
+    return b"\xc3\x00\x00\x00\x01\x08" + dcid + b"\x00" + b"\x00\x41\x00" + blob("quic-initial", 1180)
+
+
+def _dcerpc_bind() -> bytes:
+    body = (
+        struct.pack("<HHI", 4280, 4280, 0)
+        + b"\x01\x00\x00\x00"
+        + b"\x00\x00\x01\x00"
+        + bytes(16)
+        + b"\x00\x00\x00\x00"
+    )
+    body += bytes(16) + b"\x02\x00\x00\x00"
+    header = struct.pack("<BBBB4sHHI", 5, 0, 11, 3, b"\x10\x00\x00\x00", 16 + len(body), 0, 1)
+    return header + body
+
+
+def _rtcp_receiver_report() -> bytes:
+    return struct.pack("!BBHI", 0x80, 201, 1, 0x11223344)
+
+
+def _rtp_packet(seq: int, timestamp: int) -> bytes:
+    """An RTP packet: version 2, dynamic payload type 111 (Opus), a fixed SSRC, 40 payload bytes."""
+    return struct.pack("!BBHII", 0x80, 111, seq, timestamp, 0x5EED5EED) + blob(f"rtp-{seq}", 40)
+
+
+def _dns_query(name: bytes, qtype: int) -> bytes:
+    labels = b"".join(bytes([len(p)]) + p for p in name.split(b".")) + b"\x00"
+    return struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + labels + struct.pack("!HH", qtype, 1)
+
+
+SERVICE_FLOWS: list[tuple[str, int, bytes, bytes]] = [
+    # (transport, server port, first client payload, first server payload); b"" sends nothing
+    ("tcp", 22, b"SSH-2.0-OpenSSH_9.6\r\n", b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"),
+    ("tcp", 23, b"", b"\xff\xfd\x18\xff\xfd\x20\xff\xfd\x23\xff\xfd\x27"),
+    ("tcp", 139, b"\x81\x00\x00\x44" + b"\x20" + b"C" * 64 + b"\x00", b"\x82\x00\x00\x00"),
+    ("tcp", 3306, b"", _mysql_greeting()),
+    ("tcp", 5432, _pg_startup(), b"R\x00\x00\x00\x08\x00\x00\x00\x00"),
+    ("tcp", 3389, _rdp_request(), b""),
+    ("tcp", 6379, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n"),
+    ("tcp", 27017, _mongo_msg(), b""),
+    ("tcp", 1883, _mqtt_connect(), b"\x20\x02\x00\x00"),
+    ("tcp", 5900, b"", b"RFB 003.008\n"),
+    ("tcp", 6881, b"\x13BitTorrent protocol" + bytes(8) + blob("bt-infohash", 40), b""),
+    ("tcp", 6667, b"NICK alice\r\nUSER alice 0 * :Alice\r\n", b""),
+    ("tcp", 5222, b"<?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client'>", b""),
+    ("tcp", 1080, b"\x05\x01\x00", b"\x05\x00"),
+    ("tcp", 2049, b"\x80\x00\x00\x28" + _rpc_call(1, 100003, 3, 0), b""),
+    ("tcp", 111, b"\x80\x00\x00\x28" + _rpc_call(2, 100000, 2, 0), b""),
+    ("tcp", 135, _dcerpc_bind(), b""),
+    ("tcp", 389, _ldap_bind(), b""),
+    ("tcp", 88, len(_kerberos_as_req()).to_bytes(4, "big") + _kerberos_as_req(), b""),
+    ("tcp", 554, b"OPTIONS rtsp://203.0.113.90/stream RTSP/1.0\r\nCSeq: 1\r\n\r\n", b""),
+    ("tcp", 179, b"\xff" * 16 + b"\x00\x1d\x01\x04\xfd\xe8\x00\xb4\xc0\x00\x02\x01\x00", b""),
+    ("tcp", 1723, b"\x00\x9c\x00\x01\x1a\x2b\x3c\x4d\x00\x01\x00\x00" + bytes(144), b""),
+    ("tcp", 502, b"\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a", b""),
+    ("tcp", 5672, b"AMQP\x00\x00\x09\x01", b""),
+    ("tcp", 873, b"", b"@RSYNCD: 31.0\n"),
+    ("tcp", 9418, b"0032git-upload-pack /project.git\x00host=example\x00", b""),
+    ("tcp", 10051, b"ZBXD\x01" + struct.pack("<Q", 2) + b"{}", b""),
+    ("tcp", 119, b"", b"200 news.example.com InterNetNews NNRP server ready\r\n"),
+    ("tcp", 1099, b"JRMI\x00\x02\x4b", b""),
+    ("tcp", 5060, b"OPTIONS sip:bob@example.com SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n", b""),
+    ("udp", 123, _ntp_client(), b""),
+    ("udp", 3478, _stun_binding(), b""),
+    ("udp", 1900, b'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\n\r\n', b""),
+    ("udp", 137, _nbns_query(), b""),
+    ("udp", 161, _snmp_get(), b""),
+    ("udp", 514, b"<34>Oct 11 22:14:15 host su: 'su root' failed for alice on /dev/pts/8", b""),
+    ("udp", 5060, b"REGISTER sip:example.com SIP/2.0\r\nCSeq: 1 REGISTER\r\n\r\n", b""),
+    ("udp", 443, _quic_long_header(), b""),
+    ("udp", 69, b"\x00\x01boot.img\x00octet\x00", b""),
+    ("udp", 88, _kerberos_as_req(), b""),
+    ("udp", 389, _ldap_bind(), b""),
+    ("udp", 6881, b"d1:ad2:id20:" + blob("dht-id", 20) + b"e1:q4:ping1:t2:aa1:y1:qe", b""),
+    ("udp", 51820, b"\x01\x00\x00\x00" + blob("wg-init", 144), b""),
+    ("udp", 17500, b'{"host_int": 123456, "version": [2, 0]}', b""),
+    ("udp", 57621, b"SpotUdp0" + blob("spotify", 36), b""),
+    ("udp", 53, _dns_query(b"www.example.com", 1), b""),
+    ("udp", 5353, _dns_query(b"printer.local", 12), b""),
+    ("udp", 5355, _dns_query(b"fileserver", 1), b""),
+    # unusual ports: named by payload alone
+    ("tcp", 2222, b"SSH-2.0-OpenSSH_9.6\r\n", b""),
+    ("tcp", 2323, b"", b"\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18"),
+    ("tcp", 3307, b"", _mysql_greeting()),
+    ("tcp", 5433, _pg_startup(), b""),
+    ("tcp", 3390, _rdp_request(), b""),
+    ("tcp", 7000, b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n", b""),
+    ("tcp", 51413, b"\x13BitTorrent protocol" + bytes(8) + blob("bt-infohash2", 40), b""),
+    ("udp", 5349, _stun_binding(), b""),
+    ("udp", 1514, b"<165>1 2024-03-01T10:00:00.000Z host app 1 ID47 - hello", b""),
+    ("udp", 16100, _snmp_get(), b""),
+    ("udp", 5080, b"OPTIONS sip:alice@example.com SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n", b""),
+    ("udp", 4444, _dtls_hello(), b""),
+    ("udp", 40392, _rtcp_receiver_report(), b""),
+    ("udp-stream", 40400, _rtp_packet(1000, 160_000), _rtp_packet(1001, 160_160)),  # two agree: RTP
+    # a service port without a recognisable payload, or without any payload: named by port
+    ("tcp", 5901, None, None),
+    ("udp", 123, b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", b""),
+    # nothing names these: listed under services.unknown
+    ("tcp", 45000, blob("unknown-tcp", 64), b""),
+    ("udp", 45001, blob("unknown-udp", 64), b""),
+]
+"""One flow each; a None client payload means a SYN that nobody answers."""
+
+
+def build_services(area: int) -> Capture:
+    """One short flow per entry of SERVICE_FLOWS, client ports counting up from 41000."""
+    cap = Capture(ts_s(area))
+    for i, (transport, port, request, reply) in enumerate(SERVICE_FLOWS):
+        cport = 41000 + i
+        if transport == "udp-stream":  # two datagrams from the client
+            udp(cap, CLIENT, SERVICES_SERVER, cport, port, request, 50_000)
+            udp(cap, CLIENT, SERVICES_SERVER, cport, port, reply, 20_000)
+            continue
+        if transport == "udp":
+            if request:
+                udp(cap, CLIENT, SERVICES_SERVER, cport, port, request, 50_000)
+            if reply:
+                udp(cap, SERVICES_SERVER, CLIENT, port, cport, reply)
+            continue
+        conv = TcpConv(
+            cap, CLIENT, cport, SERVICES_SERVER, port, 0x10000000 + i * 7919, 0x60000000 + i * 104729
+        )
+        if request is None:
+            conv.seg(True, "S", window=64240, options=SYN_OPTIONS, gap_us=50_000)
+            continue
+        conv.open()
+        if request:
+            conv.send(True, request)
+        if reply:
+            conv.send(False, reply)
+        conv.close()
+    return cap
+
+
+# ---------------------------------------------------------------------------------------------------
 # Writers
 # ---------------------------------------------------------------------------------------------------
 
@@ -3297,6 +3526,7 @@ STANDALONE_FILES: dict[str, Callable[[], bytes]] = {
     "wifi.pcapng": build_wifi,
     "tls_edge.pcap": tls_edge_bytes,
     "quic.pcap": lambda: pcap_bytes(build_quic(QUIC_AREA).frames),
+    "services.pcap": lambda: pcap_bytes(build_services(SERVICES_AREA).frames),
 }
 """Sample files outside the areas and mixed.* (other link types, encapsulations)."""
 

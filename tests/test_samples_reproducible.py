@@ -33,7 +33,7 @@ AREA_FILES = [
     "smb.pcap",
 ]
 MERGED_FILES = ["mixed.pcap", "mixed.pcapng"]
-STANDALONE_FILES = ["tunnels.pcap", "wifi.pcapng", "tls_edge.pcap", "quic.pcap"]
+STANDALONE_FILES = ["tunnels.pcap", "wifi.pcapng", "tls_edge.pcap", "quic.pcap", "services.pcap"]
 ALL_FILES = AREA_FILES + MERGED_FILES + STANDALONE_FILES
 # The brief asks for small files; the merged one is the sum of the others, so it is the one to watch.
 MAX_FILE_BYTES = 100_000

@@ -13,7 +13,12 @@ from analyzer.dissectors.base import TlsUpgrade
 from analyzer.report.sections.services import services_tables
 from analyzer.report.terminal import render
 from analyzer.trackers.conn import ConnRecord
-from analyzer.trackers.services import MAX_MISMATCHES, ServicesTracker
+from analyzer.trackers.services import (
+    MAX_MISMATCHES,
+    MAX_UNKNOWN_PORTS,
+    UNKNOWN_PORTS_LISTED,
+    ServicesTracker,
+)
 from tests.oracle import SAMPLES, SHARED_PCAPS, analyze_json, needs_shared
 from tests.streamkit import client_hello
 from tests.test_ftp import CLIENT, SERVER, Capture, ftp_capture
@@ -66,7 +71,13 @@ def test_services_and_mismatches_from_records() -> None:
     }
     assert out["services"]["ftp-data"]["by"]["expected"] == 1
     assert out["services"]["dns"]["by"]["port"] == 1
-    assert set(out["services"]) == {"ftp", "http", "ftp-data", "dns"}
+    assert set(out["services"]) == {"ftp", "http", "ftp-data", "dns", "unknown"}
+    assert out["services"]["unknown"] == {
+        "flows": 1,
+        "bytes": 30,
+        "by": {},
+        "ports": [{"proto": "tcp", "port": 9999, "flows": 1, "bytes": 30}],
+    }
     assert [(m["uid"], m["service"], m["port_service"], m["kind"]) for m in out["mismatches"]] == [
         ("C2", "ftp", None, "unusual_port"),
         ("C3", "http", "tls", "port_mismatch"),
@@ -98,8 +109,22 @@ def test_upgrades_get_their_endpoints() -> None:
 
 def test_nothing_seen_no_sections() -> None:
     t = ServicesTracker()
-    t.handle(conn("C1", 9999, None, None))
+    t.handle(conn("C1", 0, None, None, proto="icmp"))
     assert t.finish() == {}
+
+
+def test_unknown_ports_are_bounded_and_ranked() -> None:
+    t = ServicesTracker()
+    for i in range(MAX_UNKNOWN_PORTS + 10):
+        t.handle(conn(f"C{i}", 10000 + i, None, None, proto="udp"))
+    t.handle(conn("X", 10001, None, None, proto="udp"))
+    unknown = t.finish()["services"]["unknown"]
+    assert unknown["flows"] == MAX_UNKNOWN_PORTS + 11
+    assert unknown["ports"][0] == {"proto": "udp", "port": -1, "flows": 10, "bytes": 300}
+    assert unknown["ports"][1] == {"proto": "udp", "port": 10001, "flows": 2, "bytes": 60}
+    assert len(unknown["ports"]) == UNKNOWN_PORTS_LISTED
+    text = render({"services": {"unknown": unknown}}, ["services"])
+    assert "10001" in text and "no port or payload named" in text
 
 
 # -- the classifier ------------------------------------------------------------------------------------------
@@ -169,14 +194,19 @@ def test_samples_services() -> None:
         "bytes": s["smb"]["bytes"],
         "by": {"port": 0, "payload": 0, "both": 3, "expected": 0},
     }
-    assert all(set(v) == {"flows", "bytes", "by"} for v in s.values())
+    assert all(set(v) == {"flows", "bytes", "by"} for k, v in s.items() if k != "unknown")
 
 
 @needs_shared
-def test_get_to_ssh_port_is_a_payload_label() -> None:
+def test_get_to_ssh_port_is_a_port_mismatch() -> None:
     summary = analyze_json(str(SHARED_PCAPS / "nanosecond/zeek-get-to-ssh-server.pcap"))
     (m,) = summary["mismatches"]
-    assert (m["service"], m["id.resp_p"], m["kind"]) == ("http", 22, "unusual_port")
+    assert (m["service"], m["id.resp_p"], m["port_service"], m["kind"]) == (
+        "http",
+        22,
+        "ssh",
+        "port_mismatch",
+    )
 
 
 def test_terminal_tables_escape() -> None:

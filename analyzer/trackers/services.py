@@ -16,6 +16,10 @@ The port's proposal is recomputed from the same tables classification uses.
 
 `TlsUpgrade` events (STARTTLS, STLS, AUTH TLS accepted) are listed with their flow's endpoints once
 its ConnRecord arrives. Lists are bounded; counts are not affected by the bounds.
+
+TCP and UDP flows that end without a name are counted under the key `unknown` of the services section
+(flows, bytes, an empty `by`) with `ports`: the responder ports they used, most flows first, so a user
+sees what is left unclassified.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from analyzer.dissectors.base import TlsUpgrade
+from analyzer.ports import port_service
 from analyzer.records import to_jsonable
 from analyzer.trackers.conn import ConnRecord
 
@@ -37,6 +42,12 @@ OTHER_KEY = "(other)"
 """Service key beyond MAX_SERVICES."""
 HOW_KEYS = ("port", "payload", "both", "expected")
 """How a label is reached; always present in `by`, in this order."""
+UNKNOWN_KEY = "unknown"
+"""Services key of the TCP/UDP flows no port or payload named."""
+MAX_UNKNOWN_PORTS = 4096
+"""Distinct (proto, port) pairs of unnamed flows counted; beyond it they count under port -1."""
+UNKNOWN_PORTS_LISTED = 20
+"""Ports of unnamed flows listed in `services.unknown.ports` (most flows first)."""
 
 
 class ServicesTracker:
@@ -45,18 +56,14 @@ class ServicesTracker:
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (ConnRecord, TlsUpgrade)
 
     def __init__(self, ctx: object = None) -> None:
-        # imported here, not at module level: the registry imports this module
-        from analyzer.classify import port_service
-        from analyzer.registry import UDP_SERVICES
-
-        self._tcp_port_service = port_service
-        self._udp_services = UDP_SERVICES
         self.flows: Counter[str] = Counter()
         self.bytes: Counter[str] = Counter()
         self.how: dict[str, Counter[str]] = {}
         self.mismatches: list[dict[str, Any]] = []
         self.upgrades: list[dict[str, Any]] = []
         self._upgrade_index: dict[str, list[int]] = {}
+        self.unknown_ports: Counter[tuple[str, int]] = Counter()
+        self.unknown_port_bytes: Counter[tuple[str, int]] = Counter()
 
     def handle(self, event: Any) -> None:
         if isinstance(event, ConnRecord):
@@ -69,11 +76,7 @@ class ServicesTracker:
 
     def proposed(self, rec: ConnRecord) -> str | None:
         """The service the flow's ports propose."""
-        if rec.proto == "tcp":
-            return self._tcp_port_service(rec.orig_p, rec.resp_p)
-        if rec.proto == "udp":
-            return self._udp_services.get(rec.resp_p) or self._udp_services.get(rec.orig_p)
-        return None
+        return port_service(rec.proto, rec.orig_p, rec.resp_p)
 
     def _conn(self, rec: ConnRecord) -> None:
         for i in self._upgrade_index.pop(rec.uid, []):
@@ -87,6 +90,8 @@ class ServicesTracker:
                 }
             )
         if rec.service is None:
+            if rec.proto in ("tcp", "udp"):
+                self._unknown(rec)
             return
         service = rec.service
         if service not in self.flows and len(self.flows) >= MAX_SERVICES:
@@ -114,6 +119,13 @@ class ServicesTracker:
             }
         )
 
+    def _unknown(self, rec: ConnRecord) -> None:
+        key = (rec.proto, rec.resp_p)
+        if key not in self.unknown_ports and len(self.unknown_ports) >= MAX_UNKNOWN_PORTS:
+            key = (rec.proto, -1)
+        self.unknown_ports[key] += 1
+        self.unknown_port_bytes[key] += rec.orig_bytes + rec.resp_bytes
+
     def _upgrade(self, ev: TlsUpgrade) -> None:
         if len(self.upgrades) >= MAX_UPGRADES:
             return
@@ -121,7 +133,7 @@ class ServicesTracker:
         self.upgrades.append(to_jsonable(ev))
 
     def finish(self) -> dict[str, Any]:
-        if not self.flows and not self.upgrades:
+        if not self.flows and not self.upgrades and not self.unknown_ports:
             return {}
         services = {}
         for name, flows in sorted(self.flows.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -129,8 +141,24 @@ class ServicesTracker:
             by = {k: how.get(k, 0) for k in HOW_KEYS}
             by.update({k: v for k, v in how.items() if k not in by})
             services[name] = {"flows": flows, "bytes": self.bytes[name], "by": by}
+        if self.unknown_ports:
+            services[UNKNOWN_KEY] = self._unknown_section()
         return {
             "services": services,
             "mismatches": sorted(self.mismatches, key=lambda m: (m["ts"], m["uid"])),
             "upgrades": sorted(self.upgrades, key=lambda u: (u["ts"], u["uid"])),
+        }
+
+    def _unknown_section(self) -> dict[str, Any]:
+        top = sorted(
+            self.unknown_ports.items(), key=lambda kv: (-kv[1], -self.unknown_port_bytes[kv[0]], kv[0])
+        )
+        return {
+            "flows": sum(self.unknown_ports.values()),
+            "bytes": sum(self.unknown_port_bytes.values()),
+            "by": {},
+            "ports": [
+                {"proto": proto, "port": port, "flows": n, "bytes": self.unknown_port_bytes[(proto, port)]}
+                for (proto, port), n in top[:UNKNOWN_PORTS_LISTED]
+            ],
         }

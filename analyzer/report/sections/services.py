@@ -1,5 +1,5 @@
-"""Terminal tables of hybrid classification: services and how they were recognised, port/payload
-mismatches, and in-stream TLS upgrades (STARTTLS, STLS, AUTH TLS)."""
+"""Terminal tables of hybrid classification: services and how they were recognised, the flows nothing
+named (by port), port/payload mismatches, and in-stream TLS upgrades (STARTTLS, STLS, AUTH TLS)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from analyzer.report.text import Table, endpoint, safe
 
+UNKNOWN_KEY = "unknown"
+"""Services key of the flows nothing named (analyzer/trackers/services.py)."""
 MAX_ROWS = 50
 """Rows shown per list table (the JSON keeps them all)."""
 MISMATCH_KINDS = {
@@ -28,6 +30,8 @@ def services_tables(summary: dict[str, Any]) -> list[Table]:
         ["service", "flows", "bytes", "port", "payload", "both", "expected"],
     )
     for name, s in services.items():
+        if name == UNKNOWN_KEY:
+            continue  # listed in a table of its own
         by = s.get("by", {})
         table.rows.append(
             [
@@ -40,6 +44,13 @@ def services_tables(summary: dict[str, Any]) -> list[Table]:
                 by.get("expected", 0),
             ]
         )
+    unknown = services.get(UNKNOWN_KEY) or {}
+    unk = Table(
+        f"Flows no port or payload named ({unknown.get('flows', 0)} flows, {unknown.get('bytes', 0)} bytes)",
+        ["proto", "port", "flows", "bytes"],
+    )
+    for p in unknown.get("ports", [])[:MAX_ROWS]:
+        unk.rows.append([safe(str(p["proto"]), 4), p["port"], p["flows"], p["bytes"]])
     mismatches = summary.get("mismatches") or []
     mism = Table(
         f"Port/payload mismatches ({len(mismatches)})",
@@ -62,4 +73,4 @@ def services_tables(summary: dict[str, Any]) -> list[Table]:
     )
     for u in upgrades[:MAX_ROWS]:
         upg.rows.append([_endpoint(u, "orig"), _endpoint(u, "resp"), safe(u["protocol"]), safe(u["command"])])
-    return [table, mism, upg]
+    return [table, unk, mism, upg]
