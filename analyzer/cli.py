@@ -188,7 +188,13 @@ LIVE_REFRESH = 2.0
 
 
 @main.command()
-@click.option("--interface", "-i", "iface", required=True, help="Interface to capture on (see `interfaces`).")
+@click.option(
+    "--interface",
+    "-i",
+    "iface",
+    required=True,
+    help="Interface to capture on (see `interfaces`); `any`: all of them (Linux cooked capture).",
+)
 @click.option("--filter", "-f", "bpf", help="BPF capture filter (tcpdump syntax), run in the kernel.")
 @click.option("--count", "-c", type=click.IntRange(min=1), help="Stop after this many packets.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
