@@ -308,7 +308,7 @@ def live(
     else:
         from analyzer.report.terminal import render
 
-        text = render_live_tables(data["live"]) + render(data)
+        text = render_live_tables(data["live"], data["capture"].get("live")) + render(data)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
