@@ -239,7 +239,13 @@ LIVE_REFRESH = 2.0
 
 
 @main.command()
-@click.option("--interface", "-i", "iface", required=True, help="Interface to capture on (see `interfaces`).")
+@click.option(
+    "--interface",
+    "-i",
+    "iface",
+    required=True,
+    help="Interface to capture on (see `interfaces`); `any`: all of them (Linux cooked capture).",
+)
 @click.option("--filter", "-f", "bpf", help="BPF capture filter (tcpdump syntax), run in the kernel.")
 @click.option("--count", "-c", type=click.IntRange(min=1), help="Stop after this many packets.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
@@ -360,7 +366,9 @@ def live(
     else:
         from analyzer.report.terminal import render
 
-        text = render_live_tables(data["live"]) + render(data, None, output_width(output, False))
+        text = render_live_tables(data["live"], data["capture"].get("live")) + render(
+            data, None, output_width(output, False)
+        )
     write_text(output, text)
     click.echo(
         f"pcap-analyzer: {stats.packets} packets captured, {stats.kernel_dropped} dropped by the kernel"

@@ -281,8 +281,9 @@ class Screen:
         self.stream.flush()
 
 
-def live_tables(live: dict[str, Any]) -> list[Table]:
-    """The "live" section of a live capture's report (interface, filter, drops, why it stopped)."""
+def live_tables(live: dict[str, Any], block: dict[str, Any] | None = None) -> list[Table]:
+    """The "live" section of a live capture's report (interface, filter, drops, why it stopped);
+    `block` is the summary's `capture.live` (what was lost and where)."""
     rows = [
         ["interface", safe(live.get("interface"))],
         ["link type", live.get("link_type", "-")],
@@ -291,15 +292,21 @@ def live_tables(live: dict[str, Any]) -> list[Table]:
         ["dropped by the kernel", live.get("kernel_dropped", 0)],
         ["stopped by", live.get("stopped_by") or "-"],
     ]
+    if block is not None:
+        rows[5:5] = [
+            ["dropped by the capture queue", block.get("queue_dropped", 0)],
+            ["dropped by the interface", block.get("interface_dropped", 0)],
+            ["complete (nothing dropped)", "yes" if block.get("complete") else "NO"],
+        ]
     if live.get("write"):
         rows.append(["written to", safe(live["write"], 80)])
     return [Table("Live capture", ["", ""], rows)]
 
 
-def render_live_tables(live: dict[str, Any]) -> str:
+def render_live_tables(live: dict[str, Any], block: dict[str, Any] | None = None) -> str:
     """`live_tables` as text, in the terminal report's style."""
     out = []
-    for table in live_tables(live):
+    for table in live_tables(live, block):
         out.append(f"== {table.title} ==")
         out.append(tabulate(table.rows, headers=table.headers, tablefmt="simple", disable_numparse=True))
         out.append("")
