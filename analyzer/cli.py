@@ -623,9 +623,17 @@ def logs(files: tuple[str, ...], directory: str, fmt: str) -> None:
     """Write Zeek-shaped logs of capture FILES into a directory: conn.log, dns.log, dhcp.log, ssl.log,
     x509.log, http.log, ftp.log, smtp.log, smb_files.log, smb_mapping.log, notice.log, weird.log.
 
-    TSV carries Zeek's #fields/#types header (zeek-cut and RITA read it); json is one object per line."""
+    TSV carries Zeek's #fields/#types header (zeek-cut and RITA read it); json is one object per line.
+
+    \b
+    Examples:
+      pcap-analyzer logs trace.pcap -d logs/
+      pcap-analyzer logs trace.pcap -d logs/ --format json
+      zeek-cut id.orig_h query qtype_name rcode_name < logs/dns.log
+    """
     from analyzer.report.zeek import write_logs
 
+    check_output_dir(directory, "--directory", "logs writes one file per log")
     try:
         result = write_logs(list(files), directory, fmt)
     except OSError as exc:  # the directory cannot be made or written

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from analyzer.endpoints import endpoint_text
 from analyzer.records import to_jsonable
 
 MAX_FINDINGS = 50
@@ -279,7 +280,7 @@ def _tls_legacy(s: dict[str, Any]) -> list[Draft]:
     old = [h for h in _list(s.get("tls"), "handshakes") if h.get("version") in LEGACY_TLS]
     out: list[Draft] = []
     for (version,), group in sorted(_group(old, "version").items(), key=lambda kv: str(kv[0])):
-        servers = sorted({f"{h.get('id.resp_h')}:{h.get('id.resp_p')}" for h in group})
+        servers = sorted({endpoint_text(h.get("id.resp_h"), h.get("id.resp_p")) for h in group})
         out.append(
             Draft(
                 f"{version} negotiated with {', '.join(servers[:3])}",
@@ -305,7 +306,7 @@ def _tls_downgrade(s: dict[str, Any]) -> list[Draft]:
     ):
         out.append(
             Draft(
-                f"{host}:{port} answered a TLS 1.3 offer with {group[0].get('version')}",
+                f"{endpoint_text(host, port)} answered a TLS 1.3 offer with {group[0].get('version')}",
                 len(group),
                 _first(h.get("ts") for h in group),
                 _uids(group),
@@ -412,7 +413,7 @@ def _target(rec: dict[str, Any]) -> str:
     host, port = rec.get("id.resp_h"), rec.get("id.resp_p")
     if host is None:
         return "?"
-    return f"{host}:{port}" if port is not None else str(host)
+    return endpoint_text(host, port)
 
 
 def _conn_state(state: str, text: str, filter_: str) -> Builder:
@@ -469,7 +470,7 @@ def _large_unknown(s: dict[str, Any]) -> list[Draft]:
             filt += f" && {proto}.port == {port}"
         out.append(
             Draft(
-                f"{total} bytes {proto} {a} -> {b}:{port} with no identified service",
+                f"{total} bytes {proto} {a} -> {endpoint_text(b, port)} with no identified service",
                 1,
                 f.get("ts"),
                 _uids([f]),

@@ -42,11 +42,13 @@ def check_output_file(path: str | None, option: str = "--output") -> None:
         fail(f"{option} {path}: permission denied")
 
 
-def check_output_dir(path: str, option: str = "--output") -> None:
+def check_output_dir(
+    path: str, option: str = "--output", why: str = "--format csv writes one file per table"
+) -> None:
     """Before any work: `path` must be a directory, or one we create now (its parent must exist: a
     typo in a parent is an error, not a new tree)."""
     if os.path.exists(path) and not os.path.isdir(path):
-        fail(f"{option} {path}: exists and is not a directory (--format csv writes one file per table)")
+        fail(f"{option} {path}: exists and is not a directory ({why})")
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         fail(f"{option} {path}: no such directory {parent}")

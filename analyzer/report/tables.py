@@ -42,6 +42,7 @@ SECTION_TITLES: dict[str, str] = {
     "dns": "DNS",
     "tls": "TLS",
     "quic": "QUIC",
+    "tunnels": "Tunnels",
     "http": "HTTP",
     "smtp": "SMTP",
     "pop3": "POP3",

@@ -18,6 +18,7 @@ from analyzer.report.sections import quic as quic_section
 from analyzer.report.sections import services as services_section
 from analyzer.report.sections import smb as smb_section
 from analyzer.report.sections import tls as tls_section
+from analyzer.report.sections import tunnels as tunnels_section
 from analyzer.report.text import DEFAULT_TOP, TERMINAL_WIDTH, Table, format_table, limit_rows, safe
 
 SectionTables = Callable[[dict[str, Any]], list[Table]]
@@ -26,6 +27,7 @@ SECTION_RENDERERS: dict[str, SectionTables] = {
     "findings": findings_section.findings_tables,
     "capture": core.capture_tables,
     "flows": core.flow_tables,
+    "tunnels": tunnels_section.tunnels_tables,
     "icmp": icmp_section.icmp_tables,
     "ndp": icmp_section.ndp_tables,
     "dhcp": dhcp_section.dhcp_tables,

@@ -7,6 +7,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.endpoints import endpoint_text
+
 TS_MIN = -62135596800.0
 """0001-01-01 00:00:00 UTC, the earliest time `datetime` can represent."""
 TS_MAX = 253402300799.0
@@ -64,12 +66,8 @@ def cut(text: str, limit: int) -> str:
 
 
 def endpoint(host: Any, port: Any = None) -> str:
-    """One endpoint as printed everywhere: `host:port`, `[v6 address]:port` (RFC 3986, so a port is
-    never read as the last group of an IPv6 address), the host alone when there is no port."""
-    text = "-" if host is None or host == "" else safe(host)
-    if port is None or port == "":
-        return text
-    return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
+    """One endpoint as printed everywhere (`analyzer.endpoints`), escaped for a terminal."""
+    return endpoint_text(None if host is None or host == "" else safe(host), port)
 
 
 def aggregate(headers: list[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:

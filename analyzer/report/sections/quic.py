@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.report.text import Table, safe, share_table
+from analyzer.report.text import Table, endpoint, safe, share_table
 
 TOP_N = 15
 """Rows shown in each "top" table (SNI, ALPN, JA4, ...)."""
@@ -52,13 +52,13 @@ def quic_tables(summary: dict[str, Any]) -> list[Table]:
     for c in (quic.get("connections") or [])[:CONNECTIONS_SHOWN]:
         conns.rows.append(
             [
-                safe(f"{c['id.orig_h']}:{c['id.orig_p']}", 30),
-                safe(f"{c['id.resp_h']}:{c['id.resp_p']}", 30),
-                safe(c.get("version") or "-", 12),
-                safe(c.get("server_name") or "-", 32),
-                safe(c.get("client_protocol") or "-", 12),
-                safe(c.get("cipher") or "-", 24),
-                safe(c.get("history") or "-", 16),
+                endpoint(c["id.orig_h"], c["id.orig_p"]),
+                endpoint(c["id.resp_h"], c["id.resp_p"]),
+                safe(c.get("version") or "-"),
+                safe(c.get("server_name") or "-"),
+                safe(c.get("client_protocol") or "-"),
+                safe(c.get("cipher") or "-"),
+                safe(c.get("history") or "-"),
             ]
         )
     tables.append(conns)
