@@ -17,7 +17,6 @@ from analyzer.findings import (
     LARGE_FLOW_BYTES,
     MAX_FINDINGS,
     MAX_PER_KIND,
-    MAX_PER_KIND,
     MAX_UIDS,
     SEVERITY_RANK,
     derive_findings,
