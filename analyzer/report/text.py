@@ -7,6 +7,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+import tabulate as tabulate_module
+
 from analyzer.endpoints import endpoint_text
 
 TS_MIN = -62135596800.0
@@ -43,9 +45,6 @@ per cell instead (a one-row overview reads better that way than with its text co
 PROSE_WORDS = 3
 """A column is wrapped to fit a terminal only when some cell of it has this many words (a sentence, a
 list); a date and time, an address or a name is never split over two lines."""
-MAX_RULE = 80
-"""Longest run of dashes under a header: one huge cell (a 1,000-character TXT record) must not
-draw a rule across the screen."""
 DEFAULT_TOP = 25
 """Rows of a ranked table shown on a terminal and in Markdown when --top is not given (the JSON, CSV
 and HTML keep every row the summary has)."""
@@ -154,23 +153,17 @@ def fit_table(
 
 
 def layout(heads: list[str], cells: list[list[str]]) -> str:
-    """A table in the "simple" style (header, dashes, rows, two spaces between columns, every cell
-    left-aligned); a cell may hold several lines."""
-    widths = column_widths(heads, cells)
-    n = len(heads)
+    """A table in tabulate's "simple" style (header, dashes, rows, two spaces between columns, every
+    cell left-aligned and taken as text); a cell may hold several lines. Headers get no extra padding
+    (`_TABULATE_MIN_PADDING`), so a column is as wide as its widest value, and no line ends in blanks."""
+    tabulate_module.MIN_PADDING = _TABULATE_MIN_PADDING
+    text = tabulate_module.tabulate(cells, headers=heads, tablefmt="simple", disable_numparse=True)
+    return "\n".join(line.rstrip() for line in text.split("\n"))
 
-    def line(parts: list[str]) -> str:
-        return (" " * COLUMN_GAP).join(p.ljust(w) for p, w in zip(parts, widths, strict=False)).rstrip()
 
-    out = [
-        line(heads),
-        line(["-" * max(len(h), min(w, MAX_RULE)) for h, w in zip(heads, widths, strict=True)]),
-    ]
-    for row in cells:
-        split = [c.split("\n") for c in (row + [""] * n)[:n]]
-        for k in range(max(len(s) for s in split)):
-            out.append(line([s[k] if k < len(s) else "" for s in split]))
-    return "\n".join(out)
+_TABULATE_MIN_PADDING = 0
+"""tabulate widens every header by MIN_PADDING (2) characters; a `proto` column holding "tcp" would
+take 7 columns on an 80-column terminal."""
 
 
 def vertical(heads: list[str], cells: list[list[str]], width: int) -> str:
