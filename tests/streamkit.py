@@ -9,7 +9,6 @@ Each test module keeps its own addresses and capture time; the builders take the
 from __future__ import annotations
 
 import struct
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from analyzer.decode import Decoder
 from analyzer.errors import Malformed
 from analyzer.flows import Flow, FlowTable
+from tests.oracle import tshark_output
 
 # -- wire builders ---------------------------------------------------------------------------------
 
@@ -208,9 +208,8 @@ FUZZ_GAPS = st.lists(st.integers(min_value=1, max_value=50), max_size=3)
 
 def tshark_lines(path: Path | str, display_filter: str, field: str) -> list[str]:
     """Every occurrence of a text field, one per list item (a rare aggregator keeps commas intact)."""
-    cmd = ["tshark", "-n", "-r", str(path), "-o", "tcp.desegment_tcp_streams:TRUE", "-Y", display_filter]
-    cmd += ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\x1f", "-e", field]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
+    args = ["-Y", display_filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\x1f", "-e", field]
+    out = tshark_output(path, *args)
     return [v for line in out.splitlines() for v in line.split("\x1f") if v]
 
 

@@ -14,7 +14,7 @@ from analyzer.capture import open_capture
 from analyzer.cli import main
 from analyzer.parallel import analyze_parallel, effective_jobs, plan
 from analyzer.pipeline import analyze
-from tests.oracle import SAMPLES, sample_files
+from tests.oracle import SAMPLES, require, sample_files
 from tests.streamkit import conversation_frames, ip4, write_pcap
 
 
@@ -75,7 +75,9 @@ def test_effective_jobs() -> None:
 
 
 def test_dask_local_cluster_equals_one_process() -> None:
-    distributed = pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
+    require("dask")
+    import dask.distributed as distributed
+
     path = str(SAMPLES / "mixed.pcap")
     with (
         distributed.LocalCluster(
