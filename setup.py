@@ -25,12 +25,15 @@ from typing import Any
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 LIST: dict[str, Any] = runpy.run_path(str(HERE / "analyzer" / "compiled.py"))  # no package import here
-SOURCES = {name.replace(".", "/") + ".py": name for name in LIST["HOT_MODULES"]}
+SOURCES = {LIST["source_path"](name): name for name in LIST["HOT_MODULES"]}
 HASHES: dict[str, str] = {}
 """Content hash of every source handed to mypyc, taken before it read them."""
+NOTE: list[str] = []
+"""Why this build is pure Python (`pcap-analyzer --version` shows it; pip hides build output without -v)."""
 
 
 def say(line: str) -> None:
@@ -57,6 +60,7 @@ def compiler_works() -> str:
 def ext_modules() -> list[Extension]:
     if os.environ.get(LIST["PURE_ENV"], "") not in ("", "0"):
         say(f"{LIST['PURE_ENV']} is set: installing the pure-Python build")
+        NOTE.append(f"{LIST['PURE_ENV']} was set")
         return []
     if sys.argv[1:2] and sys.argv[1] in ("--version", "--name", "egg_info", "dist_info", "sdist"):
         return []  # metadata only: nothing is compiled
@@ -66,11 +70,34 @@ def ext_modules() -> list[Extension]:
             f"no working C compiler ({problem}): installing the pure-Python build "
             "(same output, 1.5-1.8x slower)"
         )
+        NOTE.append("no working C compiler at build time")
         return []
     from mypyc.build import mypycify
 
     HASHES.update({p: hashlib.sha256((HERE / p).read_bytes()).hexdigest() for p in SOURCES})
     return mypycify(list(SOURCES), opt_level="3", multi_file=True, group_name=LIST["GROUP"])
+
+
+def write_manifest(build_lib: str, in_place: bool, sources: dict[str, str], note: str) -> None:
+    """{"sources": {path: sha256 of what was compiled}, "note": why the build is pure ('' if not)}."""
+    text = json.dumps({"sources": sources, "note": note}, indent=1, sort_keys=True) + "\n"
+    for root in [Path(build_lib)] + ([HERE] if in_place else []):
+        target = root / LIST["MANIFEST"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+class BuildPy(build_py):
+    """A pure build records why it is pure (the compiled one is recorded by BuildExt, after it)."""
+
+    def run(self) -> None:
+        super().run()
+        if NOTE:
+            write_manifest(self.build_lib, self.editable_mode, {}, NOTE[0])
+
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
+        outputs: list[str] = super().get_outputs(include_bytecode)
+        return outputs + ([str(Path(self.build_lib) / LIST["MANIFEST"])] if NOTE else [])
 
 
 class BuildExt(build_ext):
@@ -88,14 +115,9 @@ class BuildExt(build_ext):
             say(f"compiling failed ({why}): installing the pure-Python build")
             self.extensions = []
             self.distribution.ext_modules = []
+            write_manifest(self.build_lib, self.inplace, {}, f"compiling failed: {why}")
             return
-        manifest = json.dumps(HASHES, indent=1, sort_keys=True) + "\n"
-        targets = [Path(self.build_lib) / LIST["MANIFEST"]]
-        if self.inplace:
-            targets.append(HERE / LIST["MANIFEST"])
-        for target in targets:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(manifest)
+        write_manifest(self.build_lib, self.inplace, HASHES, "")
         say(f"compiled {len(HASHES)} modules")
 
     def _remove_partial(self) -> None:
@@ -105,8 +127,6 @@ class BuildExt(build_ext):
                 if root == HERE and not self.inplace:
                     continue
                 built.unlink(missing_ok=True)
-        for root in (Path(self.build_lib), HERE):
-            (root / LIST["MANIFEST"]).unlink(missing_ok=True)
 
     def get_outputs(self) -> list[str]:
         outputs: list[str] = super().get_outputs()
@@ -115,4 +135,4 @@ class BuildExt(build_ext):
         return outputs
 
 
-setup(ext_modules=ext_modules(), cmdclass={"build_ext": BuildExt})
+setup(ext_modules=ext_modules(), cmdclass={"build_ext": BuildExt, "build_py": BuildPy})

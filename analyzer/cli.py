@@ -64,9 +64,10 @@ def main() -> None:
 
 
 def _print_version(ctx: click.Context) -> None:
-    from analyzer.compiled import HOT_MODULES, compiled_modules
+    from analyzer.compiled import HOT_MODULES, build_note, compiled_modules
 
     build = f"hot path compiled: {len(compiled_modules())} of {len(HOT_MODULES)} modules"
+    build += f": {note}" if (note := build_note()) else ""
     click.echo(f"pcap-analyzer, version {__version__} ({build})")
     ctx.exit()
 

@@ -47,6 +47,15 @@ HOT_MODULES = (
     "analyzer.dissectors.ndp",
     "analyzer.dissectors.pop3",
     "analyzer.dissectors.smb",
+    "analyzer.dissectors.smb.constants",
+    "analyzer.dissectors.smb.dissector",
+    "analyzer.dissectors.smb.framing",
+    "analyzer.dissectors.smb.ntlmssp",
+    "analyzer.dissectors.smb.parser",
+    "analyzer.dissectors.smb.smb1",
+    "analyzer.dissectors.smb.smb2",
+    "analyzer.dissectors.smb.state",
+    "analyzer.dissectors.smb.wire",
     "analyzer.dissectors.smtp",
     "analyzer.dissectors.textproto",
     "analyzer.dissectors.tls",
@@ -55,7 +64,9 @@ HOT_MODULES = (
     # trackers
     "analyzer.trackers.base",
     "analyzer.trackers.conn",
-    "analyzer.trackers.dhcp",
+    "analyzer.trackers.dhcp4",
+    "analyzer.trackers.dhcp6",
+    "analyzer.trackers.dhcp_common",
     "analyzer.trackers.dns",
     "analyzer.trackers.ftp",
     "analyzer.trackers.http",
@@ -79,7 +90,8 @@ GROUP = "analyzer.hot"
 """mypyc's group: its shared library is the module `analyzer.hot__mypyc`, inside the package."""
 
 MANIFEST = "analyzer/compiled-sources.json"
-"""Written by the build after a successful compile: {source path: sha256 of what was compiled}."""
+"""Written by the build: {"sources": {source path: sha256 of what was compiled}, "note": why the build is
+pure Python ('' when compiled)}. The sources are written only after every extension compiled."""
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -96,20 +108,43 @@ def _is_extension(path: str) -> bool:
     return path.endswith(tuple(EXTENSION_SUFFIXES))
 
 
+def source_path(name: str) -> str:
+    """The source file of a hot module, relative to the checkout: a.b -> a/b.py or a/b/__init__.py."""
+    stem = name.replace(".", "/")
+    here = os.path.dirname(PACKAGE_DIR)
+    return stem + "/__init__.py" if os.path.isdir(os.path.join(here, stem)) else stem + ".py"
+
+
+def _manifest() -> dict[str, object]:
+    try:
+        with open(os.path.join(os.path.dirname(PACKAGE_DIR), MANIFEST), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def build_note() -> str:
+    """Why the hot path is not compiled, for --version ('' when it is, or nobody recorded why)."""
+    if _STALE:
+        return f"stale build, running pure Python: {', '.join(_STALE)}"
+    note = _manifest().get("note")
+    return note if isinstance(note, str) else ""
+
+
 def stale_sources() -> list[str]:
     """Hot sources whose compiled module no longer matches them; [] for a pure or a fresh build."""
     root = os.path.dirname(PACKAGE_DIR)
     compiled = []
     for name in HOT_MODULES:
-        stem = os.path.join(root, *name.split("."))
+        source = os.path.join(root, source_path(name))
+        stem = source.removesuffix(".py")
         if any(os.path.exists(stem + suffix) for suffix in EXTENSION_SUFFIXES):
-            compiled.append(stem + ".py")
+            compiled.append(source)
     if not compiled:
         return []
-    try:
-        with open(os.path.join(root, MANIFEST), encoding="utf-8") as f:
-            hashes: dict[str, str] = json.load(f)
-    except (OSError, ValueError):
+    hashes = _manifest().get("sources")
+    if not isinstance(hashes, dict) or not hashes:
         return ["(no source manifest from the build)"]
     stale = []
     for path in compiled:
@@ -162,8 +197,3 @@ def guard() -> None:
         file=sys.stderr,
     )
     sys.meta_path.insert(0, _SourcesOnly)
-
-
-def stale_note() -> str:
-    """'' for a fresh build, else a short note for --version."""
-    return f"; stale build, running pure Python: {', '.join(_STALE)}" if _STALE else ""

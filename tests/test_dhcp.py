@@ -21,7 +21,7 @@ from analyzer.dissectors import dhcp as parser
 from analyzer.errors import Malformed
 from analyzer.pipeline import Pipeline
 from analyzer.report.terminal import render
-from analyzer.trackers import dhcp as tracker
+from analyzer.trackers import dhcp4, dhcp_common
 from tests.oracle import (
     SAMPLES,
     SHARED_PCAPS,
@@ -441,8 +441,15 @@ def test_plain_bootp_reply_counts_as_no_option_53() -> None:
 # --- limits -------------------------------------------------------------------------------------
 
 
+def limit(monkeypatch: pytest.MonkeyPatch, name: str, value: int) -> None:
+    """Lower a tracker limit in every module that reads it (dhcp_common defines, dhcp4 imports)."""
+    for module in (dhcp_common, dhcp4):
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, value)
+
+
 def test_client_limit_counts_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracker, "MAX_CLIENTS", 2)
+    limit(monkeypatch, "MAX_CLIENTS", 2)
     cap = Capture()
     for i in range(4):
         who = f"00:00:5e:00:53:{i:02x}"
@@ -454,8 +461,8 @@ def test_client_limit_counts_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_transaction_limit_counts_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracker, "MAX_XIDS_PER_CLIENT", 3)
-    monkeypatch.setattr(tracker, "MAX_TIMELINE_PER_CLIENT", 4)
+    limit(monkeypatch, "MAX_XIDS_PER_CLIENT", 3)
+    limit(monkeypatch, "MAX_TIMELINE_PER_CLIENT", 4)
     cap = Capture()
     for xid in range(6):
         cap.client(xid * 0.1, dhcp("DISCOVER", xid))
