@@ -38,7 +38,6 @@ from analyzer.errors import CaptureError, Malformed
 from analyzer.flows import Flow, FlowTable
 from analyzer.summary import Summary
 from analyzer.tcp import Gap, TcpReassembler
-from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.conn import ConnRecord
 
 MAX_WEIRDS = 1000
@@ -156,8 +155,7 @@ class Pipeline:
         self._linktype_names: dict[int, str] = {}
         self._file_first: float | None = None
         self._file_last: float | None = None
-        ctx = TrackerContext()
-        self.trackers = [cls(ctx) for cls in registry.TRACKERS]
+        self.trackers = [cls() for cls in registry.TRACKERS]
         self._routes: dict[type, list[Any]] = {}
         for tracker in self.trackers:
             for etype in tracker.EVENT_TYPES:

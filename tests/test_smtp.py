@@ -105,7 +105,7 @@ def logical(events: list[Any], chunk_fields: tuple[str, ...] = ()) -> list[Any]:
 
 def track(events: list[Any], conn_uids: Iterable[str] = ()) -> dict[str, Any]:
     """Run events through a MailTracker (closing the given connections) and return its sections."""
-    tracker = MailTracker(None)
+    tracker = MailTracker()
     for e in events:
         if type(e) in MailTracker.EVENT_TYPES:
             tracker.handle(e)
@@ -439,7 +439,7 @@ def test_repeated_greylisting_attempts_are_one_finding() -> None:
         (True, b"QUIT\r\n"),
         (False, b"221 bye\r\n"),
     ]
-    tracker = MailTracker(None)
+    tracker = MailTracker()
     for n in range(3):
         flow = make_flow(25)
         flow.uid = f"Cattempt{n}"

@@ -211,7 +211,7 @@ class DhcpTracker(_Bookkeeping):
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (DhcpMessage, ConnRecord)
     HANDLERS: ClassVar[dict[str, Handler]]
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.clients: dict[str, _Client] = {}
         self.servers: dict[str, _Server] = {}

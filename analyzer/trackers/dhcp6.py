@@ -177,7 +177,7 @@ class Dhcpv6Tracker(_Bookkeeping):
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (Dhcpv6Message, ConnRecord)
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.clients: dict[str, _V6Client] = {}
         self.servers: dict[str, Counter[str]] = {}

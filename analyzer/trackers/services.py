@@ -44,7 +44,7 @@ class ServicesTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (ConnRecord, TlsUpgrade)
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         # imported here, not at module level: the registry imports this module
         from analyzer.classify import port_service
         from analyzer.registry import UDP_SERVICES
