@@ -75,7 +75,10 @@ def ext_modules() -> list[Extension]:
     from mypyc.build import mypycify
 
     HASHES.update({p: hashlib.sha256((HERE / p).read_bytes()).hexdigest() for p in SOURCES})
-    return mypycify(list(SOURCES), opt_level="3", multi_file=True, group_name=LIST["GROUP"])
+    extensions = mypycify(list(SOURCES), opt_level="3", multi_file=True, group_name=LIST["GROUP"])
+    for ext in extensions:  # mypyc writes a dotted group's headers under build/<package>/
+        ext.include_dirs.append(os.path.join("build", *LIST["GROUP"].split(".")[:-1]))
+    return extensions
 
 
 def write_manifest(build_lib: str, in_place: bool, sources: dict[str, str], note: str) -> None:
@@ -107,17 +110,19 @@ class BuildExt(build_ext):
     def run(self) -> None:
         if not self.extensions:
             return
+        in_place = bool(self.inplace or self.editable_mode)  # build_ext.run clears inplace while it runs
         try:
             super().run()
         except Exception as exc:
+            self.inplace = in_place
             self._remove_partial()
             why = str(exc).strip() or type(exc).__name__
             say(f"compiling failed ({why}): installing the pure-Python build")
             self.extensions = []
             self.distribution.ext_modules = []
-            write_manifest(self.build_lib, self.inplace, {}, f"compiling failed: {why}")
+            write_manifest(self.build_lib, in_place, {}, f"compiling failed: {why}")
             return
-        write_manifest(self.build_lib, self.inplace, HASHES, "")
+        write_manifest(self.build_lib, in_place, HASHES, "")
         say(f"compiled {len(HASHES)} modules")
 
     def _remove_partial(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from analyzer.capture import writer
 from analyzer.decode import Decoder
 from analyzer.errors import Malformed
 from analyzer.flows import Flow, FlowTable
@@ -26,7 +27,7 @@ from tests.oracle import tshark_output
 ETHER_IPV4 = b"\x00\x00\x5e\x00\x53\x02\x00\x00\x5e\x00\x53\x01\x08\x00"
 """An Ethernet header (documentation MACs, RFC 7042) announcing IPv4."""
 
-PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+PCAP_HEADER = writer.file_header(snaplen=65535)
 """A classic pcap file header: microseconds, snaplen 65535, Ethernet."""
 
 Script = list[tuple[bool, bytes]]
@@ -109,9 +110,9 @@ def conversation_frames(
 def write_pcap(path: Path, records: Iterable[tuple[int, int, bytes]]) -> Path:
     """A classic pcap of (seconds, microseconds, frame) records."""
     with path.open("wb") as f:
-        f.write(PCAP_HEADER)
+        out = writer.PcapWriter(f, snaplen=65535)
         for sec, usec, frame in records:
-            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+            out.write(sec, usec, frame)
     return path
 
 
