@@ -437,7 +437,7 @@ EXIT_DIFFERENT = 1
     "--strict", is_flag=True, help="Exit with status 1 when a number differs without a known quirk."
 )
 def crosscheck_command(files: tuple[str, ...], fmt: str, differences: bool, strict: bool) -> None:
-    """Compare our numbers with Wireshark's dissectors (tshark, via pyshark) on the same FILES.
+    """Compare our numbers with Wireshark's dissectors (tshark) on the same FILES.
 
     Section by section (packets, protocols, ICMP, NDP, DNS, DHCP, TLS, HTTP, mail, FTP, SMB): ours
     beside tshark's; ≠ marks a difference, ~ one explained by a known tshark 4.0 quirk."""
