@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -11,7 +13,7 @@ import tomllib
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
-from analyzer.compiled import HOT_MODULES, PURE_ENV, compiled_modules
+from analyzer.compiled import HOT_MODULES, MANIFEST, PURE_ENV, compiled_modules, source_path
 from analyzer.parallel import dumps
 from analyzer.pipeline import FileStats, Weird
 from tests.oracle import SAMPLES, not_applicable, unavailable
@@ -69,3 +71,55 @@ def test_worker_results_pickle_compiled_dataclasses() -> None:
     weird = Weird(1.5, "CAbc", "dns.name_loop", "detail")
     stats = FileStats("x.pcap", format="pcap", packets=3)
     assert pickle.loads(dumps((stats, [(1, 1.5, 0, weird)]))) == (stats, [(1, 1.5, 0, weird)])
+
+
+def _copy_with_fake_extension(tmp_path: Path, manifest: dict[str, object] | None) -> Path:
+    """The package copied to tmp_path with a garbage extension file beside analyzer/decode.py (as an
+    editable compiled install has) and the given build manifest: importing that file would crash."""
+    shutil.copytree(REPO / "analyzer", tmp_path / "analyzer", ignore=shutil.ignore_patterns("*.so", "*.json"))
+    (tmp_path / "analyzer" / f"decode{EXTENSION_SUFFIXES[0]}").write_bytes(b"not an ELF object")
+    if manifest is not None:
+        (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    return tmp_path
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "analyzer", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+
+
+def test_a_stale_compiled_module_is_refused(tmp_path: Path) -> None:
+    """decode.py differs from what was compiled: --version and analyze warn, name it, and run the pure
+    modules (the garbage extension is never loaded)."""
+    hashes = {
+        path: hashlib.sha256((REPO / path).read_bytes()).hexdigest() for path in map(source_path, HOT_MODULES)
+    }
+    hashes["analyzer/decode.py"] = "0" * 64  # compiled from other source
+    cwd = _copy_with_fake_extension(tmp_path, {"sources": hashes, "note": ""})
+    warning = "pcap-analyzer: warning: stale compiled build: analyzer/decode.py changed since it was compiled"
+    version = _run(cwd, "--version")
+    assert version.returncode == 0 and version.stderr.startswith(warning), version.stderr
+    assert "stale build, running pure Python: analyzer/decode.py" in version.stdout
+    analyzed = _run(cwd, "analyze", str(SAMPLES / "dns.pcap"), "--format", "json")
+    assert analyzed.returncode == 0 and analyzed.stderr.startswith(warning), analyzed.stderr
+    assert json.loads(analyzed.stdout)["capture"]["files"][0]["packets"] > 0
+
+
+def test_extensions_without_a_manifest_are_refused(tmp_path: Path) -> None:
+    cwd = _copy_with_fake_extension(tmp_path, None)
+    version = _run(cwd, "--version")
+    assert version.returncode == 0
+    assert "stale compiled build: (no source manifest from the build)" in version.stderr
+
+
+def test_no_compiler_falls_back_to_the_pure_build(tmp_path: Path) -> None:
+    """CC=false: one line says so, the package is built pure, and the manifest records why."""
+    env = {**os.environ, "CC": "false"}
+    env.pop(PURE_ENV, None)
+    cmd = [sys.executable, "setup.py", "-q", "build_py", "-d", str(tmp_path / "lib")]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=True)
+    assert "pcap-analyzer build: no working C compiler" in done.stderr
+    assert "installing the pure-Python build" in done.stderr
+    manifest = json.loads((tmp_path / "lib" / MANIFEST).read_text())
+    assert manifest == {"sources": {}, "note": "no working C compiler at build time"}
+    assert not list((tmp_path / "lib").rglob("*.so"))
