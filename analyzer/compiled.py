@@ -10,7 +10,7 @@ writes the content hash of every source it compiled (MANIFEST, only after a succ
 matches, or extension modules sit there without a manifest, one warning line names the module and
 every analyzer module is then imported from its `.py` file (mypyc modules of one group call each
 other natively, so it is all or nothing). The check costs one stat per hot module on a pure install,
-and hashing the hot sources (about 0.5 MB, ~1 ms) on a compiled one.
+and hashing the hot sources (0.7 MB: 0.8 ms measured) on a compiled one.
 """
 
 from __future__ import annotations

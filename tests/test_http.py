@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer.classify import classify
 from analyzer.dissectors.http import (
     MAX_CONTENT_LENGTH_DIGITS,
     MAX_HEADER_BYTES,
@@ -709,10 +708,6 @@ def test_terminal_escapes_wire_strings() -> None:
 # --------------------------------------------------------------------------------------------------
 # Against tshark
 # --------------------------------------------------------------------------------------------------
-
-
-def _classify_knows(method: bytes) -> bool:
-    return classify(None, method + b" * HTTP/1.1\r\n", True)[0] == "http"
 
 
 REQUEST_FIELDS = ("http.request.method", "http.host", "http.request.uri", "http.user_agent")
