@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-import struct
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from analyzer.capture import open_capture
+from analyzer.capture import open_capture, writer
 from analyzer.cli import main
 from analyzer.parallel import analyze_parallel, effective_jobs, plan
 from analyzer.pipeline import analyze
@@ -45,12 +44,9 @@ def _shuffled_copy(src: Path, dst: Path, seed: int) -> None:
         records = list(reader.records())
     random.Random(seed).shuffle(records)
     with open(dst, "wb") as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, records[0][1]))
+        pcap = writer.PcapWriter(out, records[0][1])
         for ts, _lt, data, wirelen, _if in records:
-            sec = int(ts)
-            out.write(
-                struct.pack("<IIII", sec, round((ts - sec) * 1e6) % 1_000_000, len(data), wirelen) + data
-            )
+            pcap.write_ts(ts, data, wirelen)
 
 
 def test_shuffled_split_equals_one_process(tmp_path: Path) -> None:
