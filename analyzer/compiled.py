@@ -46,6 +46,7 @@ HOT_MODULES = (
     "analyzer.dissectors.ndp",
     "analyzer.dissectors.pop3",
     "analyzer.dissectors.smb",
+    "analyzer.dissectors.smb.constants",
     "analyzer.dissectors.smb.dissector",
     "analyzer.dissectors.smb.framing",
     "analyzer.dissectors.smb.ntlmssp",
@@ -76,9 +77,10 @@ HOT_MODULES = (
 )
 """Everything that runs once or more per packet and shows in a profile. Measured 2026-12-04 (cProfile
 of the pure build on 100,000-packet bench/make_capture.py captures, mixed and DNS-heavy): `summary`
-(built once per run), `trackers.base` (the tracker Protocol: no code runs) and
-`dissectors.smb.constants` (tables) took 0.0% and left the list; every module listed ran
-(`dissectors.base` holds the ExpectedConnection and TlsUpgrade events compiled dissectors build).
+(built once per run) and `trackers.base` (the tracker Protocol: no code runs) took 0.0% and left the
+list; every module listed ran (`dissectors.base` holds the ExpectedConnection and TlsUpgrade events
+compiled dissectors build), except `dissectors.smb.constants` (tables): a compiled package must
+compile every submodule, or importing the others from its compiled `__init__` fails.
 The rest (command line, reports, live capture, --jobs, crosscheck) runs once per run and stays
 interpreted. A module joins this list only if its classes never cross a process boundary by plain
 pickle (`analyzer.parallel` pickles dataclasses by their fields), no test patches its classes
