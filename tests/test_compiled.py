@@ -39,7 +39,10 @@ def test_version_says_how_many_modules_are_compiled() -> None:
     on_disk = [  # the extension files next to the sources, not what the program reports about itself
         name
         for name in HOT_MODULES
-        if any((REPO / (name.replace(".", "/") + suffix)).exists() for suffix in EXTENSION_SUFFIXES)
+        if any(
+            Path(f"{REPO / source_path(name).removesuffix('.py')}{suffix}").exists()
+            for suffix in EXTENSION_SUFFIXES
+        )
     ]
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     build = f"hot path compiled: {len(on_disk)} of {len(HOT_MODULES)} modules"
