@@ -52,8 +52,8 @@ def compiler_works() -> str:
         probe.write_text("#include <Python.h>\nint probe(void) { return 0; }\n")
         try:
             compiler.compile([str(probe)], output_dir=tmp, include_dirs=[get_python_inc()])
-        except Exception as exc:  # CompileError, DistutilsExecError, missing headers: all mean "cannot"
-            return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        except Exception:  # CompileError, DistutilsExecError, missing headers: all mean "cannot"
+            return f"`{compiler.compiler_so[0]}` cannot compile a C extension"
     return ""
 
 
