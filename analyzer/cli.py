@@ -82,9 +82,10 @@ def main() -> None:
 
 
 def _print_version(ctx: click.Context) -> None:
-    from analyzer.compiled import HOT_MODULES, compiled_modules
+    from analyzer.compiled import HOT_MODULES, build_note, compiled_modules
 
     build = f"hot path compiled: {len(compiled_modules())} of {len(HOT_MODULES)} modules"
+    build += f": {note}" if (note := build_note()) else ""
     click.echo(f"pcap-analyzer, version {__version__} ({build})")
     ctx.exit()
 
@@ -560,7 +561,7 @@ EXIT_DIFFERENT = 1
     "--strict", is_flag=True, help="Exit with status 1 when a number differs without a known quirk."
 )
 def crosscheck_command(files: tuple[str, ...], fmt: str, differences: bool, strict: bool) -> None:
-    """Compare our numbers with Wireshark's dissectors (tshark, via pyshark) on the same FILES.
+    """Compare our numbers with Wireshark's dissectors (tshark) on the same FILES.
 
     Section by section (packets, protocols, ICMP, NDP, DNS, DHCP, TLS, HTTP, mail, FTP, SMB): ours
     beside tshark's; ≠ marks a difference, ~ one explained by a known tshark 4.0 quirk.

@@ -314,10 +314,6 @@ class FlowTable:
     def get(self, key: FlowKey) -> Flow | None:
         return self._flows.get(key)
 
-    def lookup(self, proto: int, a_ip: bytes, a_port: int, b_ip: bytes, b_port: int) -> Flow | None:
-        """Find a live flow by its endpoints, in either direction."""
-        return self._flows.get(flow_key(proto, a_ip, a_port, b_ip, b_port))
-
     def find(self, pkt: Packet) -> tuple[Flow, bool, list[Flow]]:
         """The flow of `pkt` (created if new), whether pkt goes orig->resp, and flows closed to make room."""
         key = flow_key(pkt.proto, pkt.src_ip, pkt.sport, pkt.dst_ip, pkt.dport)

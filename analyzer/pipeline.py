@@ -54,7 +54,6 @@ from analyzer.ports import udp_port_service
 from analyzer.signatures import RTP_HEADER, is_rtp_header, rtp_pair
 from analyzer.summary import CoreCounts, Summary
 from analyzer.tcp import Gap, TcpReassembler
-from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.conn import ConnRecord
 from analyzer.trackers.tunnels import tunnel_flows, tunnel_uid
 
@@ -200,8 +199,7 @@ class Pipeline:
         self._linktype_names: dict[int, str] = {}
         self._file_first: float | None = None
         self._file_last: float | None = None
-        ctx = TrackerContext()
-        self.trackers = [cls(ctx) for cls in registry.TRACKERS] if trackers else []
+        self.trackers = [cls() for cls in registry.TRACKERS] if trackers else []
         self._routes: dict[type, list[Any]] = {}
         for tracker in self.trackers:
             for etype in tracker.EVENT_TYPES:

@@ -32,7 +32,6 @@ import math
 import os
 import random
 import signal
-import struct
 import sys
 import tempfile
 import threading
@@ -47,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from analyzer.capture import open_capture  # noqa: E402
+from analyzer.capture import open_capture, writer  # noqa: E402
 from analyzer.errors import CaptureError  # noqa: E402
 from analyzer.pipeline import Pipeline  # noqa: E402
 
@@ -129,13 +128,10 @@ def sample_paths(names: list[str] | None = None) -> list[Path]:
 def write_pcap(path: Path, records: list[Record]) -> None:
     """Records as a classic pcap file (the link type of the first record; pcapng-only link type
     mixes are written one type per file by the caller's choice of records)."""
-    linktype = records[0][1] if records else 1
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)]
-    for ts, _, data, wirelen, _ in records:
-        sec = int(ts)
-        out.append(struct.pack("<IIII", sec, round((ts - sec) * 1e6) % 1_000_000, len(data), wirelen))
-        out.append(data)
-    path.write_bytes(b"".join(out))
+    with path.open("wb") as out:
+        pcap = writer.PcapWriter(out, records[0][1] if records else 1)
+        for ts, _, data, wirelen, _ in records:
+            pcap.write_ts(ts, data, wirelen)
 
 
 # --- mutations -----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from analyzer.capture import open_capture  # noqa: E402
+from analyzer.capture import open_capture, writer  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 from realistic import generate_realistic  # noqa: E402
@@ -211,18 +211,13 @@ def generate_flows(total: int, flows: int = 200_000) -> Iterator[tuple[float, by
 
 
 def write_pcap(path: Path, frames: Iterator[tuple[float, bytes]], limit: int) -> int:
-    n = 0
     with open(path, "wb", buffering=1 << 20) as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
-        rec = struct.Struct("<IIII")
+        pcap = writer.PcapWriter(out)
         for ts, data in frames:
-            sec = int(ts)
-            out.write(rec.pack(sec, round((ts - sec) * 1e6) % 1_000_000, len(data), len(data)))
-            out.write(data)
-            n += 1
-            if n >= limit:
+            pcap.write_ts(ts, data)
+            if pcap.packets >= limit:
                 break
-    return n
+    return pcap.packets
 
 
 def write_pcapng(path: Path, frames: Iterator[tuple[float, bytes]], limit: int) -> int:

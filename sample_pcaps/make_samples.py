@@ -2808,10 +2808,11 @@ def build_services(area: int) -> Capture:
 
 def pcap_bytes(frames: Sequence[tuple[int, bytes]]) -> bytes:
     """Classic little-endian microsecond pcap, Ethernet link type."""
-    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET))
-    for ts, data in frames:
-        out += struct.pack("<IIII", ts // 1_000_000, ts % 1_000_000, len(data), len(data)) + data
-    return bytes(out)
+    from analyzer.capture import writer  # the package's pcap writer (live --write, tests, bench)
+
+    out = [writer.file_header(LINKTYPE_ETHERNET, SNAPLEN)]
+    out += [writer.record(ts // 1_000_000, ts % 1_000_000, data) for ts, data in frames]
+    return b"".join(out)
 
 
 def pcapng_option(code: int, value: bytes) -> bytes:

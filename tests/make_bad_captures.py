@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzer.capture import writer
+
 # --- numbers the corpus is built around ----------------------------------------------------------
 
 TS0 = 1_700_000_000.0
@@ -92,7 +94,7 @@ Frame = tuple[float, bytes]
 
 def pcap_header(linktype: int = 1, snaplen: int = 65535) -> bytes:
     """Little-endian microsecond classic pcap file header."""
-    return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype)
+    return writer.file_header(linktype, snaplen)
 
 
 def pcap_record(ts: float, data: bytes, caplen: int | None = None, wirelen: int | None = None) -> bytes:

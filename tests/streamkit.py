@@ -9,7 +9,6 @@ Each test module keeps its own addresses and capture time; the builders take the
 from __future__ import annotations
 
 import struct
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -17,16 +16,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from analyzer.capture import writer
 from analyzer.decode import Decoder
 from analyzer.errors import Malformed
 from analyzer.flows import Flow, FlowTable
+from tests.oracle import tshark_output
 
 # -- wire builders ---------------------------------------------------------------------------------
 
 ETHER_IPV4 = b"\x00\x00\x5e\x00\x53\x02\x00\x00\x5e\x00\x53\x01\x08\x00"
 """An Ethernet header (documentation MACs, RFC 7042) announcing IPv4."""
 
-PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+PCAP_HEADER = writer.file_header(snaplen=65535)
 """A classic pcap file header: microseconds, snaplen 65535, Ethernet."""
 
 Script = list[tuple[bool, bytes]]
@@ -109,9 +110,9 @@ def conversation_frames(
 def write_pcap(path: Path, records: Iterable[tuple[int, int, bytes]]) -> Path:
     """A classic pcap of (seconds, microseconds, frame) records."""
     with path.open("wb") as f:
-        f.write(PCAP_HEADER)
+        out = writer.PcapWriter(f, snaplen=65535)
         for sec, usec, frame in records:
-            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+            out.write(sec, usec, frame)
     return path
 
 
@@ -208,9 +209,8 @@ FUZZ_GAPS = st.lists(st.integers(min_value=1, max_value=50), max_size=3)
 
 def tshark_lines(path: Path | str, display_filter: str, field: str) -> list[str]:
     """Every occurrence of a text field, one per list item (a rare aggregator keeps commas intact)."""
-    cmd = ["tshark", "-n", "-r", str(path), "-o", "tcp.desegment_tcp_streams:TRUE", "-Y", display_filter]
-    cmd += ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\x1f", "-e", field]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
+    args = ["-Y", display_filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\x1f", "-e", field]
+    out = tshark_output(path, *args)
     return [v for line in out.splitlines() for v in line.split("\x1f") if v]
 
 

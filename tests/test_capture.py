@@ -533,7 +533,7 @@ DROP_FILE_CAPABILITIES = ("--inh-caps=-all", "--bounding-set=-dac_override,-dac_
 """Still uid 0, but without the capabilities that let root read any file: the kernel's own check."""
 
 
-@pytest.mark.skipif(SETPRIV is None, reason="setpriv (util-linux) is not installed")
+@pytest.mark.requires("setpriv")
 def test_permission_denied(tmp_path: Path) -> None:
     """A file the user may not read: a real EACCES from the kernel, through the installed command."""
     path = Path(write(tmp_path, pcap_bytes(REC3)))

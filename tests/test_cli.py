@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from analyzer.capture import writer
 from analyzer.cli import main
 from analyzer.preflight import EXIT_USAGE, EXIT_WRITE_FAILED, output_width
 from analyzer.summary import SCHEMA
 from tests.wholeness import appears_whole, identifiers
 
-PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+PCAP_HEADER = writer.file_header(snaplen=65535)
 
 
 def eth_udp_frame(payload: bytes = b"hello") -> bytes:
@@ -36,7 +37,7 @@ def eth_udp_frame(payload: bytes = b"hello") -> bytes:
 
 
 def record(ts: int, frame: bytes) -> bytes:
-    return struct.pack("<IIII", ts, 0, len(frame), len(frame)) + frame
+    return writer.record(ts, 0, frame)
 
 
 def write_pcap(path: Path, n: int) -> bytes:

@@ -21,7 +21,7 @@ from analyzer.dissectors import dhcp as parser
 from analyzer.errors import Malformed
 from analyzer.pipeline import Pipeline
 from analyzer.report.terminal import render
-from analyzer.trackers import dhcp as tracker
+from analyzer.trackers import dhcp4, dhcp_common
 from tests.oracle import (
     SAMPLES,
     SHARED_PCAPS,
@@ -441,8 +441,15 @@ def test_plain_bootp_reply_counts_as_no_option_53() -> None:
 # --- limits -------------------------------------------------------------------------------------
 
 
+def limit(monkeypatch: pytest.MonkeyPatch, name: str, value: int) -> None:
+    """Lower a tracker limit in every module that reads it (dhcp_common defines, dhcp4 imports)."""
+    for module in (dhcp_common, dhcp4):
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, value)
+
+
 def test_client_limit_counts_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracker, "MAX_CLIENTS", 2)
+    limit(monkeypatch, "MAX_CLIENTS", 2)
     cap = Capture()
     for i in range(4):
         who = f"00:00:5e:00:53:{i:02x}"
@@ -454,8 +461,8 @@ def test_client_limit_counts_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_transaction_limit_counts_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracker, "MAX_XIDS_PER_CLIENT", 3)
-    monkeypatch.setattr(tracker, "MAX_TIMELINE_PER_CLIENT", 4)
+    limit(monkeypatch, "MAX_XIDS_PER_CLIENT", 3)
+    limit(monkeypatch, "MAX_TIMELINE_PER_CLIENT", 4)
     cap = Capture()
     for xid in range(6):
         cap.client(xid * 0.1, dhcp("DISCOVER", xid))
@@ -700,8 +707,6 @@ def assert_agrees(path: str) -> dict[str, Any]:
 @needs_tshark
 def test_sample_capture_agrees_with_tshark() -> None:
     path = SAMPLES / "dhcp.pcap"
-    if not path.exists():
-        pytest.skip("sample_pcaps/dhcp.pcap not generated yet")
     section = assert_agrees(str(path))
     states = {r["host_name"]: r["state"] for r in section["leases"]}
     assert states == {
@@ -725,18 +730,71 @@ def test_real_captures_agree_with_tshark(rel: str) -> None:
     assert len({r["mac"] for r in section["leases"]}) == expected["client_count"]
 
 
+LIFECYCLE_FIELDS = (
+    "dhcp.hw.mac_addr",
+    "dhcp.option.dhcp",
+    "dhcp.id",
+    "dhcp.ip.client",
+    "dhcp.ip.your",
+    "dhcp.option.ip_address_lease_time",
+    "dhcp.option.dhcp_server_id",
+    "dhcp.option.requested_ip_address",
+)
+
+
+def tshark_lifecycle(path: str) -> dict[str, dict[str, Any]]:
+    """Each client's lease lifecycle, reduced here from tshark's `dhcp.*` fields by RFC 2131 alone
+    (independent of our tracker): an ACK binds yiaddr (a new grant unless that address is already
+    bound), DECLINE ends the binding as "declined", RELEASE with a ciaddr as "released" (one without
+    ciaddr names no lease), a REQUEST with ciaddr renews (4.3.2), one with only option 50 is
+    INIT-REBOOT (counted per xid), NAK and INFORM are counted."""
+    clients: dict[str, dict[str, Any]] = {}
+    for macs, mtype, xid, ciaddr, yiaddr, lease, _server, requested in tshark_fields(
+        path, "dhcp", LIFECYCLE_FIELDS
+    ):
+        c = clients.setdefault(macs.split(",")[0], {"naks": 0, "informs": 0, "renewals": 0})
+        c.setdefault("granted", 0)
+        c.setdefault("reboot_xids", set())
+        c.setdefault("bound", None)
+        if mtype == "5":
+            if c["bound"] != yiaddr:
+                c["granted"] += 1
+            c.update(bound=yiaddr, state="active", addr=yiaddr, lease=int(lease))
+        elif mtype == "4" or (mtype == "7" and ciaddr != "0.0.0.0"):
+            c.update(bound=None, state="declined" if mtype == "4" else "released")
+        elif mtype == "3" and ciaddr != "0.0.0.0":
+            c["renewals"] += 1
+        elif mtype == "3" and requested and not _server:
+            c["reboot_xids"].add(xid)
+        elif mtype in ("6", "8"):
+            c["naks" if mtype == "6" else "informs"] += 1
+    return clients
+
+
 @needs_shared
-def test_real_capture_lifecycles() -> None:
-    zeek = only_row(analyze_json(str(SHARED_PCAPS / "dhcp/zeek-dhcp.pcap"))["dhcp"])
-    assert (zeek["state"], zeek["assigned_addr"], zeek["lease_time"]) == ("declined", "128.2.6.189", 900)
-    assert zeek["naks"] == 1 and zeek["informs"] == 1
-    sofacy = only_row(
-        analyze_json(str(SHARED_PCAPS / "dhcp/suricata-bug-2158-public-ex1_section8_Sofacy.pcap"))["dhcp"]
-    )
-    assert (sofacy["state"], sofacy["infinite"], sofacy["renewals"]) == ("active", True, 1)
-    ftp = only_row(analyze_json(str(SHARED_PCAPS / "ndp/suricata-output-eve-ftp-data-input.pcap"))["dhcp"])
-    assert (ftp["state"], ftp["leases_granted"], ftp["lease_time"]) == ("active", 1, 604800)
-    assert ftp["reboots"] == 11 and ftp["informs"] == 2  # 11 xids of INIT-REBOOT REQUESTs
+@needs_tshark
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "dhcp/zeek-dhcp.pcap",  # frames 1-3 DISCOVER/OFFER/REQUEST, 4 NAK, 5-6 INIT-REBOOT REQUEST/ACK
+        # of 128.2.6.189 for 900 s, 7 DECLINE, 8 RELEASE without ciaddr, 9 INFORM
+        "dhcp/suricata-bug-2158-public-ex1_section8_Sofacy.pcap",  # 1-4 DORA, infinite lease (0xffffffff);
+        # 5-6 a renewing REQUEST (ciaddr 192.168.35.10) and its ACK
+        "ndp/suricata-output-eve-ftp-data-input.pcap",  # 11 INIT-REBOOT xids for 192.168.0.13, 10 ACKs of
+        # 604800 s, 2 INFORMs (frames 911, 1033)
+    ],
+)
+def test_real_capture_lifecycles(rel: str) -> None:
+    expected = tshark_lifecycle(str(SHARED_PCAPS / rel))
+    rows = analyze_json(str(SHARED_PCAPS / rel))["dhcp"]["leases"]
+    assert {r["mac"] for r in rows} == set(expected)
+    for row in rows:
+        c = expected[row["mac"]]
+        assert (row["state"], row["assigned_addr"], row["lease_time"]) == (c["state"], c["addr"], c["lease"])
+        assert row["infinite"] == (c["lease"] == 0xFFFFFFFF)
+        assert (row["leases_granted"], row["renewals"]) == (c["granted"], c["renewals"])
+        reboots = len(c["reboot_xids"])
+        assert (row["naks"], row["informs"], row["reboots"]) == (c["naks"], c["informs"], reboots)
 
 
 # --- DHCPv6 -------------------------------------------------------------------------------------

@@ -122,9 +122,9 @@ def test_find_same_flow_both_directions() -> None:
     assert (flow.orig_h, flow.orig_port, flow.resp_h, flow.resp_port) == (CLIENT, CPORT, SERVER, SPORT)
     assert (flow.proto, flow.proto_name) == (6, "tcp")
     a, b = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
-    assert table.lookup(6, a, CPORT, b, SPORT) is flow
-    assert table.lookup(6, b, SPORT, a, CPORT) is flow
-    assert table.lookup(17, a, CPORT, b, SPORT) is None
+    assert table.get(flow_key(6, a, CPORT, b, SPORT)) is flow
+    assert table.get(flow_key(6, b, SPORT, a, CPORT)) is flow
+    assert table.get(flow_key(17, a, CPORT, b, SPORT)) is None
 
 
 def test_counters_per_direction() -> None:
@@ -353,8 +353,8 @@ def test_full_table_evicts_least_recently_seen() -> None:
     assert closed == [flows[1]]  # the least recently seen
     assert (len(table), table.evicted, table.created) == (10, 1, 11)
     a, b = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
-    assert table.lookup(17, a, 41000, b, 53) is flows[0]
-    assert table.lookup(17, a, 41001, b, 53) is None
+    assert table.get(flow_key(17, a, 41000, b, 53)) is flows[0]
+    assert table.get(flow_key(17, a, 41001, b, 53)) is None
     _, _, closed = table.find(udp(CLIENT, SERVER, 42001, 53, ts=22.0))
     assert closed == [flows[2]] and table.evicted == 2
     # The evicted conversation comes back as a new flow.

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer.classify import classify
 from analyzer.dissectors.http import (
     MAX_CONTENT_LENGTH_DIGITS,
     MAX_HEADER_BYTES,
@@ -711,10 +710,6 @@ def test_terminal_escapes_wire_strings() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _classify_knows(method: bytes) -> bool:
-    return classify(None, method + b" * HTTP/1.1\r\n", True)[0] == "http"
-
-
 REQUEST_FIELDS = ("http.request.method", "http.host", "http.request.uri", "http.user_agent")
 """tshark fields per request frame, in the order of the keys of `_tshark_view`."""
 
@@ -735,9 +730,6 @@ def _tshark_view(path: Path) -> dict[str, Counter[str]]:
 def _compare(path: Path) -> dict[str, Any]:
     ours: dict[str, Any] = analyze_json(str(path))["http"]
     theirs = _tshark_view(path)
-    missing = [m for m in theirs["methods"] if not _classify_knows(m.encode())]
-    if missing and Counter(ours["requests_by_method"]) != theirs["methods"]:
-        pytest.xfail(f"classify.py's HTTP signature does not know {missing} (is_http_start does)")
     assert Counter(ours["requests_by_method"]) == theirs["methods"]
     assert Counter(ours["responses_by_code"]) == theirs["codes"]
     assert ours["request_count"] == sum(theirs["methods"].values())
@@ -752,10 +744,7 @@ def _compare(path: Path) -> dict[str, Any]:
 @needs_tshark
 @pytest.mark.parametrize("name", ["http.pcap", "mixed.pcap"])
 def test_samples_agree_with_tshark(name: str) -> None:
-    path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"{name} not generated yet")
-    _compare(path)
+    _compare(SAMPLES / name)
 
 
 BODY_CUT = {"tunnels/zeek-erspan.pcap", "tunnels/zeek-gtp1_gn_normal_incl_fragmentation.pcap"}
@@ -771,8 +760,7 @@ HTTP_TRUTH_FILES = [f for f in shared_files() if "http" in shared_entry(f) and f
 def test_shared_captures_agree_with_tshark(rel: str) -> None:
     ours = _compare(SHARED_PCAPS / rel)
     truth = shared_entry(rel)["http"]
-    if all(_classify_knows(m.encode()) for m in truth["requests_by_method"]):
-        assert ours["requests_by_method"] == truth["requests_by_method"]
+    assert ours["requests_by_method"] == truth["requests_by_method"]
     assert ours["responses_by_code"] == truth["responses_by_code"]
 
 

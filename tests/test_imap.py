@@ -17,7 +17,7 @@ from analyzer.dissectors.textproto import AuthContinuation, MailOddLine
 from analyzer.errors import Malformed
 from analyzer.report.sections.mail import imap_tables
 from analyzer.report.terminal import render
-from tests.oracle import analyze_json, needs_shared, needs_tshark, truth_files
+from tests.oracle import analyze_json, needs_shared, needs_tshark, require_file, truth_files
 from tests.streamkit import (
     FUZZ_GAPS,
     Script,
@@ -279,8 +279,7 @@ IMAP_CAPTURES = mail_captures("imap")
 @needs_tshark
 @pytest.mark.parametrize("path", IMAP_CAPTURES, ids=lambda p: Path(p).name)
 def test_counts_equal_tshark(path: str) -> None:
-    if not Path(path).exists():
-        pytest.skip(f"{path} is not present")
+    require_file(path)
     assert_counts_like_tshark(
         path,
         "imap",

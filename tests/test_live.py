@@ -19,7 +19,6 @@ that file must hold exactly the sample's frames.
 
 from __future__ import annotations
 
-import ctypes.util
 import dataclasses
 import json
 import os
@@ -63,7 +62,7 @@ from analyzer.cli import main
 from analyzer.dissectors.tls import TlsClientHello
 from analyzer.pipeline import Pipeline
 from analyzer.report.live_view import LIVE_ROWS, PANELS, LiveView, Screen
-from tests.oracle import REPO, SAMPLES, analyze_json, tshark_frame_count
+from tests.oracle import REPO, SAMPLES, analyze_json, not_applicable, require, tshark_frame_count, unavailable
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -80,9 +79,7 @@ TIME_DERIVED = frozenset(
 )
 """Summary keys whose values come from packet time (uids hash the flow's first timestamp)."""
 
-needs_libpcap = pytest.mark.skipif(
-    ctypes.util.find_library("pcap") is None, reason="libpcap (BPF filter compiler) is not installed"
-)
+needs_libpcap = pytest.mark.requires("libpcap")
 
 
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:
@@ -472,12 +469,8 @@ def pcap_packets_ns(path: Path) -> list[LivePacket]:
 IP = shutil.which("ip")
 TCPREPLAY = shutil.which("tcpreplay")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-REAL_CAPTURE_NEEDS = [
-    pytest.mark.skipif(not IS_ROOT, reason="live capture and network namespaces need root"),
-    pytest.mark.skipif(IP is None, reason="`ip` (Debian package iproute2) is not installed"),
-    pytest.mark.skipif(TCPREPLAY is None, reason="tcpreplay is not installed"),
-    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live capture is Linux only"),
-]
+REAL_CAPTURE_NEEDS = [pytest.mark.requires("linux", "root", "ip", "tcpreplay", "libpcap")]
+"""CI runs as root on Linux and installs the tools (scripts/test), so there these tests must run."""
 
 
 NO_IPV6 = (
@@ -512,8 +505,7 @@ def _must(result: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    if not IS_ROOT or IP is None:
-        pytest.skip("the namespace lab needs root and `ip`")
+    require("linux", "root", "ip")
     tag = f"pa-test-{os.getpid()}"
     lab = Lab(f"{tag}-a", f"{tag}-b", f"pa{os.getpid()}a", f"pa{os.getpid()}b")  # names <= 15 chars
     made: list[str] = []
@@ -521,7 +513,7 @@ def lab() -> Iterator[Lab]:
         for ns in (lab.ns_a, lab.ns_b):
             result = _ip("netns", "add", ns)
             if result.returncode != 0:
-                pytest.skip(f"cannot create a network namespace: {result.stderr.strip()}")
+                unavailable("a network namespace", f"`ip netns add` failed: {result.stderr.strip()}")
             made.append(ns)
             _must(_ip("netns", "exec", ns, "sh", "-c", NO_IPV6))
         veth = f"-n {lab.ns_a} link add {lab.veth_a} type veth peer name {lab.veth_b} netns {lab.ns_b}"
@@ -734,11 +726,11 @@ DROP_CAPABILITIES = ("--bounding-set=-net_raw,-net_admin",)
 
 
 @real_capture
-@pytest.mark.skipif(SETPRIV is None, reason="setpriv (util-linux) is not installed")
+@pytest.mark.requires("setpriv")
 @pytest.mark.parametrize("how", ["nobody", "no-capabilities"])
 def test_error_no_permission(lab: Lab, how: str) -> None:
     if how == "nobody" and not _nobody_can_run_us():
-        pytest.skip("user nobody cannot read this Python installation or checkout")
+        not_applicable("user nobody cannot read this Python installation or checkout")
     drop = DROP_TO_NOBODY if how == "nobody" else DROP_CAPABILITIES
     line = _one_error_line(LiveRun(lab, "live", "-i", lab.veth_b, prefix=(SETPRIV or "setpriv", *drop)))
     assert line.startswith(

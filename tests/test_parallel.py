@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import random
-import struct
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from analyzer.capture import open_capture
+from analyzer.capture import open_capture, writer
 from analyzer.cli import main
 from analyzer.parallel import analyze_parallel, effective_jobs, plan
 from analyzer.pipeline import analyze
-from tests.oracle import SAMPLES, sample_files
+from tests.oracle import SAMPLES, require, sample_files
 from tests.streamkit import conversation_frames, ip4, write_pcap
 
 
@@ -45,12 +44,9 @@ def _shuffled_copy(src: Path, dst: Path, seed: int) -> None:
         records = list(reader.records())
     random.Random(seed).shuffle(records)
     with open(dst, "wb") as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, records[0][1]))
+        pcap = writer.PcapWriter(out, records[0][1])
         for ts, _lt, data, wirelen, _if in records:
-            sec = int(ts)
-            out.write(
-                struct.pack("<IIII", sec, round((ts - sec) * 1e6) % 1_000_000, len(data), wirelen) + data
-            )
+            pcap.write_ts(ts, data, wirelen)
 
 
 def test_shuffled_split_equals_one_process(tmp_path: Path) -> None:
@@ -75,7 +71,9 @@ def test_effective_jobs() -> None:
 
 
 def test_dask_local_cluster_equals_one_process() -> None:
-    distributed = pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
+    require("dask")
+    import dask.distributed as distributed
+
     path = str(SAMPLES / "mixed.pcap")
     with (
         distributed.LocalCluster(

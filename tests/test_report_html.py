@@ -28,9 +28,7 @@ from tests.wholeness import appears_whole, identifiers
 MIXED = SAMPLES / "mixed.pcap"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (scripts/test installs Debian's chromium when root)"
-)
+needs_chromium = pytest.mark.requires("chromium")
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",

@@ -46,6 +46,7 @@ from analyzer.errors import Malformed
 from analyzer.pipeline import Pipeline
 from analyzer.report.terminal import render
 from tests import make_bad_captures as bad
+from tests.oracle import require
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -165,8 +166,7 @@ class Zygote:
 
 @pytest.fixture(scope="module")
 def zygote() -> Iterator[Zygote]:
-    if not Path("/proc/self/status").exists():
-        pytest.skip("time and memory are measured through Linux's /proc")
+    require("linux")  # time and memory are measured through Linux's /proc
     z = Zygote()
     yield z
     z.close()
@@ -561,21 +561,6 @@ def _invoke(args: list[str]) -> Any:
     return result
 
 
-def _choices(command: str, option: str) -> list[str]:
-    cmd = main.commands.get(command)
-    if cmd is None:
-        return []
-    for param in cmd.params:
-        if param.name == option:
-            return list(getattr(param.type, "choices", []))
-    return []
-
-
-def _needs_format(fmt: str) -> None:
-    if fmt not in _choices("analyze", "fmt"):
-        pytest.skip(f"`analyze --format {fmt}` does not exist yet (issue 7 builds it)")
-
-
 def test_table_output_escapes_wire_strings(hostile: Path) -> None:
     text = _invoke(["analyze", str(hostile)]).output
     assert not CONTROL.search(text), repr(CONTROL.search(text))
@@ -584,7 +569,6 @@ def test_table_output_escapes_wire_strings(hostile: Path) -> None:
 
 
 def test_csv_output_is_safe(hostile: Path, tmp_path: Path) -> None:
-    _needs_format("csv")
     _invoke(["analyze", str(hostile), "--format", "csv", "-o", str(tmp_path / "csv")])
     files = sorted((tmp_path / "csv").glob("*.csv"))
     assert files, "no CSV file written"
@@ -602,7 +586,6 @@ def test_csv_output_is_safe(hostile: Path, tmp_path: Path) -> None:
 
 
 def test_markdown_output_is_safe(hostile: Path) -> None:
-    _needs_format("markdown")
     text = _invoke(["analyze", str(hostile), "--format", "markdown"]).output
     assert not CONTROL.search(text)
     assert "<script>" not in text  # Markdown passes HTML through: a wire string must not become markup
@@ -622,8 +605,6 @@ def test_markdown_output_is_safe(hostile: Path) -> None:
 
 
 def test_html_report_is_escaped(hostile: Path, tmp_path: Path) -> None:
-    if "report" not in main.commands:
-        pytest.skip("`pcap-analyzer report` does not exist yet (issue 7 builds it)")
     out = tmp_path / "report.html"
     _invoke(["report", str(hostile), "-o", str(out)])
     html = out.read_text(encoding="utf-8")
@@ -633,8 +614,6 @@ def test_html_report_is_escaped(hostile: Path, tmp_path: Path) -> None:
 
 
 def test_events_jsonl_is_safe(hostile: Path) -> None:
-    if "events" not in main.commands:
-        pytest.skip("`pcap-analyzer events` does not exist yet (issue 7 builds it)")
     text = _invoke(["events", str(hostile)]).output
     assert not CONTROL.search(text)
     lines = text.splitlines()

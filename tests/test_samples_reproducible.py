@@ -9,7 +9,6 @@ the area captures' packets plus the extras, in time order, identically in pcap a
 from __future__ import annotations
 
 import itertools
-import shutil
 import struct
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from tests.oracle import needs_tshark, tshark_output
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_pcaps"
@@ -39,13 +40,9 @@ ALL_FILES = AREA_FILES + MERGED_FILES + STANDALONE_FILES
 MAX_FILE_BYTES = 100_000
 # Building every file takes about a second; a generous bound keeps a slow CI box from flaking.
 BUILD_TIMEOUT_S = 120
-# tshark reads one of these files in well under a second.
-TSHARK_TIMEOUT_S = 60
 # Each area owns one hour starting at 2024-03-01 10:00:00 UTC; the extras of mixed.* take the tenth.
 FIRST_TS_US = int(datetime(2024, 3, 1, 10, 0, 0, tzinfo=UTC).timestamp()) * 1_000_000
 AREA_WINDOW_US = 3600 * 1_000_000
-
-TSHARK = shutil.which("tshark")
 
 
 def pcap_frames(data: bytes) -> list[tuple[int, bytes]]:
@@ -141,18 +138,11 @@ def test_mixed_is_the_areas_merged_plus_extras() -> None:
     assert frames_of(SAMPLES / "mixed.pcapng") == mixed
 
 
-@pytest.mark.skipif(TSHARK is None, reason="tshark is not installed, so there is no reference frame count")
+@needs_tshark
 @pytest.mark.parametrize("name", ALL_FILES)
 def test_packet_count_matches_tshark(name: str) -> None:
-    assert TSHARK is not None
-    result = subprocess.run(
-        [TSHARK, "-n", "-r", str(SAMPLES / name), "-T", "fields", "-e", "frame.number"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=TSHARK_TIMEOUT_S,
-    )
-    numbers = [line for line in result.stdout.splitlines() if line.strip()]
+    stdout = tshark_output(SAMPLES / name, "-T", "fields", "-e", "frame.number")
+    numbers = [line for line in stdout.splitlines() if line.strip()]
     ours = frames_of(SAMPLES / name)
     assert len(ours) > 0
     assert len(numbers) == len(ours)

@@ -8,7 +8,6 @@ tests/streamkit.py); the POP3 and IMAP tests import it too.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,6 +38,7 @@ from tests.oracle import (
     analyze_json,
     needs_shared,
     needs_tshark,
+    require_file,
     shared_entry,
     truth_files,
 )
@@ -105,7 +105,7 @@ def logical(events: list[Any], chunk_fields: tuple[str, ...] = ()) -> list[Any]:
 
 def track(events: list[Any], conn_uids: Iterable[str] = ()) -> dict[str, Any]:
     """Run events through a MailTracker (closing the given connections) and return its sections."""
-    tracker = MailTracker(None)
+    tracker = MailTracker()
     for e in events:
         if type(e) in MailTracker.EVENT_TYPES:
             tracker.handle(e)
@@ -123,8 +123,6 @@ def conn_record(uid: str) -> ConnRecord:
         resp_ip_bytes=1,
     )  # fmt: skip
 
-
-has_tshark = shutil.which("tshark") is not None
 
 # -- SMTP scripts ---------------------------------------------------------------------------------
 
@@ -441,7 +439,7 @@ def test_repeated_greylisting_attempts_are_one_finding() -> None:
         (True, b"QUIT\r\n"),
         (False, b"221 bye\r\n"),
     ]
-    tracker = MailTracker(None)
+    tracker = MailTracker()
     for n in range(3):
         flow = make_flow(25)
         flow.uid = f"Cattempt{n}"
@@ -509,8 +507,7 @@ def mail_captures(section: str) -> list[str]:
 
 def assert_counts_like_tshark(path: str, section: str, display_filter: str, fields: dict[str, str]) -> None:
     """Our `section` counters (key -> the tshark field counted) equal tshark's; skip an absent file."""
-    if not Path(path).exists():
-        pytest.skip(f"{path} is not present")
+    require_file(path)
     ours = analyze_json(path).get(section, {})
     for key, field in fields.items():
         assert ours.get(key, {}) == dict(tshark_counter(path, display_filter, field)), key
@@ -530,8 +527,7 @@ SMTP_CAPTURES = mail_captures("smtp")
 @needs_tshark
 @pytest.mark.parametrize("path", SMTP_CAPTURES, ids=lambda p: Path(p).name)
 def test_counts_equal_tshark(path: str) -> None:
-    if not Path(path).exists():
-        pytest.skip(f"{path} is not present")
+    require_file(path)
     verbs, codes = smtp_tshark(path)
     ours = analyze_json(path).get("smtp", {})
     assert ours.get("commands", {}) == dict(verbs)

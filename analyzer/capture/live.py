@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import IO, Any, Protocol
 
+from analyzer.capture import writer
 from analyzer.capture.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_RAW,
@@ -460,13 +461,12 @@ class PcapWriter:
         """Where the frames go."""
         self.packets = 0
         """Frames written so far."""
-        major, minor = PCAP_VERSION
-        self._fh.write(PCAP_FILE_HEADER.pack(PCAP_NSEC_MAGIC, major, minor, 0, 0, snaplen, linktype))
+        self._fh.write(writer.file_header(linktype, snaplen, nanoseconds=True))
         self._fh.flush()
 
     def write(self, sec: int, nsec: int, data: bytes, wirelen: int) -> None:
         """Append one frame (call `flush()` to push it to the file)."""
-        self._fh.write(PCAP_RECORD_HEADER.pack(sec, nsec, len(data), wirelen) + data)
+        self._fh.write(writer.record(sec, nsec, data, wirelen))
         self.packets += 1
 
     def flush(self) -> None:

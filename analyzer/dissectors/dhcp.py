@@ -272,11 +272,6 @@ OPTIONS: dict[int, tuple[str, OptionDecoder]] = {
 """Option code -> (name, value decoder). Any other code is kept as `option_<n>` with its bytes as hex."""
 
 
-def option_name(code: int) -> str:
-    entry = OPTIONS.get(code)
-    return entry[0] if entry else f"option_{code}"
-
-
 # --- events -------------------------------------------------------------------------------------
 
 

@@ -66,7 +66,7 @@ class ConnTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (ConnRecord,)
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.count = 0
         self.by_proto: Counter[str] = Counter()
         self.by_state: Counter[str] = Counter()

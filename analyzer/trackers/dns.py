@@ -493,7 +493,7 @@ class DnsTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (DnsMessageEvent, DnsWeird)
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.stats = {name: _ServiceStats() for name in SERVICES}
 
     def _of(self, service: str) -> _ServiceStats:

@@ -80,7 +80,7 @@ class FtpTracker:
         FtpDataRecord,
     )
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.commands: Counter[str] = Counter()
         self.reply_codes: Counter[str] = Counter()
         self.replies: Counter[str] = Counter()

@@ -51,7 +51,7 @@ class HttpTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (HttpRequest, HttpResponse, HttpUpgrade, HttpTransaction)
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.methods: Counter[str] = Counter()
         self.codes: Counter[int] = Counter()
         self.hosts = BoundedCounter()

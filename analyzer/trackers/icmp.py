@@ -50,7 +50,6 @@ from analyzer.dissectors.icmp import (
 )
 from analyzer.flows import DEFAULT_IDLE_TIMEOUT, IDLE_TIMEOUT, SWEEP_INTERVAL
 from analyzer.records import to_jsonable
-from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.conn import ConnRecord
 
 MAX_ERROR_ROWS = 500
@@ -266,7 +265,7 @@ class IcmpTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (IcmpMessage, IcmpError, IcmpEcho, ConnRecord)
 
-    def __init__(self, ctx: TrackerContext) -> None:
+    def __init__(self) -> None:
         self._awaiting: set[ConnKey] = set()
         self._conns: dict[ConnKey, list[Conn]] = {}
         self._recent: deque[tuple[ConnKey, Conn]] = deque(maxlen=MAX_RECENT_CONNS)

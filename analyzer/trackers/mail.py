@@ -380,7 +380,7 @@ class MailTracker:
         ConnRecord,
     )
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.sessions: dict[str, _Session] = {}
         self.stats = {name: _Stats() for name in SERVICES}
         self.smtp_reply_classes: Counter[str] = Counter()

@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 from analyzer.dissectors.ndp import NDP_TYPES, NdpMessage, PrefixInfo
 from analyzer.records import to_jsonable
-from analyzer.trackers.base import TrackerContext
 from analyzer.trackers.icmp import datagram_words
 
 MAX_ROUTERS = 256
@@ -292,7 +291,7 @@ class NdpTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (NdpMessage,)
 
-    def __init__(self, ctx: TrackerContext) -> None:
+    def __init__(self) -> None:
         self._by_type: Counter[str] = Counter({name: 0 for name in NDP_TYPES.values()})
         self._malformed: Counter[str] = Counter()
         self._hop_limit_not_255 = 0

@@ -55,7 +55,7 @@ class ServicesTracker:
 
     EVENT_TYPES: ClassVar[tuple[type, ...]] = (ConnRecord, TlsUpgrade)
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.flows: Counter[str] = Counter()
         self.bytes: Counter[str] = Counter()
         self.how: dict[str, Counter[str]] = {}

@@ -79,7 +79,7 @@ class SmbTracker:
         SmbSessionRecord,
     )
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.v1 = _Version()
         self.v2 = _Version()
         self.encrypted = 0

@@ -66,7 +66,7 @@ class TlsTracker:
         TlsHandshake,
     )
 
-    def __init__(self, ctx: object = None) -> None:
+    def __init__(self) -> None:
         self.client_hello = 0
         self.client_hello_truncated = 0
         self.server_hello = 0
