@@ -82,6 +82,16 @@ REQUIREMENTS = {
         "Debian package chromium (scripts/test installs it as root)",
         lambda: bool(shutil.which("chromium") or shutil.which("chromium-browser")),
     ),
+    "capinfos": Requirement(
+        "capinfos",
+        "Debian package wireshark-common (tshark brings it)",
+        lambda: bool(shutil.which("capinfos")),
+    ),
+    "ndpireader": Requirement(
+        "ndpiReader",
+        "Debian package libndpi-bin (nDPI's reader, the classifier's yardstick)",
+        lambda: bool(shutil.which("ndpiReader")),
+    ),
     "setpriv": Requirement("setpriv", "Debian package util-linux", lambda: bool(shutil.which("setpriv"))),
     "dask": Requirement(
         "dask.distributed",

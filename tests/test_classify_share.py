@@ -6,13 +6,12 @@ Every flow nothing named must be listed under `services.unknown`, so a user sees
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.ndpi import NDPI_READER, ndpi_flows, our_flows
-from tests.oracle import SHARED_PCAPS, analyze_json
+from tests.ndpi import ndpi_flows, our_flows
+from tests.oracle import SHARED_PCAPS, analyze_json, require, require_shared
 
 GENERAL = SHARED_PCAPS / "general"
 MIN_SHARE = 0.97
@@ -27,11 +26,7 @@ def general_files() -> list[str]:
 
 
 def _need_general(name: str) -> Path:
-    if not GENERAL.is_dir():
-        reason = f"{GENERAL} (general real captures) is not present"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_shared()
     return GENERAL / name
 
 
@@ -46,9 +41,9 @@ def test_general_capture_named_share(name: str) -> None:
     assert sum(p["flows"] for p in unknown["ports"]) == unknown["flows"]  # few: all listed
 
 
-@pytest.mark.skipif(NDPI_READER is None, reason="ndpiReader (Debian's libndpi-bin) is not installed")
 @pytest.mark.parametrize("name", general_files())
 def test_general_capture_share_against_ndpi(name: str) -> None:
+    require("ndpireader")
     path = _need_general(name)
     total, named = our_flows(analyze_json(str(path)))
     ndpi_total, ndpi_named = ndpi_flows(str(path))

@@ -7,7 +7,6 @@ import gzip
 import json
 import os
 import pty
-import shutil
 import struct
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from analyzer.capture import writer
 from analyzer.cli import main
 from analyzer.preflight import EXIT_USAGE, EXIT_WRITE_FAILED, output_width
 from analyzer.summary import SCHEMA
+from tests.oracle import require
 from tests.wholeness import appears_whole, identifiers
 
 PCAP_HEADER = writer.file_header(snaplen=65535)
@@ -296,10 +296,7 @@ def test_gzip_file_size_is_the_compressed_size_as_capinfos_says(tmp_path: Path) 
 
 
 def capinfos(path: Path) -> dict[str, str]:
-    if shutil.which("capinfos") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("capinfos (from tshark's package) is required when CI=true")
-        pytest.skip("capinfos is not installed (it comes with tshark)")
+    require("capinfos")
     out = subprocess.run(
         ["capinfos", "-M", str(path)],
         capture_output=True,

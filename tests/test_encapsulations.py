@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import struct
-import subprocess
 from collections import Counter
 from typing import Any
 
@@ -34,6 +33,7 @@ from tests.oracle import (
     summary_of_frames,
     tshark_count,
     tshark_fields,
+    tshark_output,
 )
 
 MAC_A, MAC_B = "00:00:5e:00:53:01", "00:00:5e:00:53:02"
@@ -473,23 +473,17 @@ def test_http_inside_tunnels_equals_tshark_without_body_desegmentation(rel: str)
     """tshark keeps back a response whose body is cut in the capture; without body desegmentation
     it shows every response header, as we count them."""
     path = str(SHARED_PCAPS / rel)
-    cmd = [
-        "tshark",
-        "-n",
-        "-r",
+    out = tshark_output(
         path,
         "-o",
-        "tcp.desegment_tcp_streams:TRUE",
-        "-o",
         "http.desegment_body:FALSE",
-    ]
-    out = subprocess.run(
-        [*cmd, "-Y", "http.response.code", "-T", "fields", "-e", "http.response.code"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
+        "-Y",
+        "http.response.code",
+        "-T",
+        "fields",
+        "-e",
+        "http.response.code",
+    )
     theirs = Counter(code for line in out.splitlines() for code in line.split(",") if code)
     ours = analyze_json(path)["http"]
     assert theirs and dict(theirs) == ours["responses_by_code"]

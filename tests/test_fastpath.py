@@ -9,7 +9,6 @@ and VLAN tags) are made small here, so the fast path really takes frames in the 
 
 from __future__ import annotations
 
-import os
 import struct
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from analyzer.flows import FastPath, plain_ipv4_proto
 from analyzer.pipeline import Pipeline
 from analyzer.tcp import TcpReassembler
-from tests.oracle import REPO, SAMPLES, SHARED_PCAPS, TRUTH_FILE, sample_files, shared_files
+from tests.oracle import REPO, SAMPLES, SHARED_PCAPS, needs_shared, sample_files, shared_files
 
 sys.path.insert(0, str(REPO / "bench"))
 import make_capture
@@ -49,13 +48,9 @@ def test_samples_fast_path_equals_frame_by_frame(name: str) -> None:
     assert_equal(fast, slow)
 
 
-@pytest.mark.skipif(
-    not TRUTH_FILE.exists() and os.environ.get("CI") != "true",
-    reason="../shared/pcaps (real captures) is not present",
-)
+@needs_shared
 @pytest.mark.parametrize("rel", shared_files() or ["(none)"])
 def test_shared_captures_fast_path_equals_frame_by_frame(rel: str) -> None:
-    assert TRUTH_FILE.exists(), "CI=true: ../shared/pcaps must be present"
     fast, slow, _ = both_ways(SHARED_PCAPS / rel)
     assert_equal(fast, slow)
 

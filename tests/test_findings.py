@@ -4,7 +4,6 @@ really show the occurrences (checked with tshark on the samples)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from typing import Any
 
@@ -23,7 +22,7 @@ from analyzer.findings import (
     findings_json,
 )
 from analyzer.parallel import analyze_parallel
-from tests.oracle import REPO, SAMPLES, analyze_json, needs_tshark, sample_files
+from tests.oracle import REPO, SAMPLES, analyze_json, needs_tshark, sample_files, tshark_output
 
 KEYS = ["severity", "kind", "summary", "count", "first_ts", "frames", "uids", "filter"]
 SCREEN_LINES = 50
@@ -173,16 +172,15 @@ def test_findings_open_the_table_report() -> None:
 
 def _tshark_frames(path: str, display_filter: str) -> int:
     """Frames matching the filter in Wireshark's two-pass view (-2: dns.response_in is known)."""
-    cmd = ["tshark", "-2", "-n", "-r", path, "-o", "tcp.desegment_tcp_streams:TRUE", "-Y", display_filter]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"tshark rejects {display_filter!r}: {done.stderr[-300:]}"
-    return len(done.stdout.splitlines())
+    try:
+        return len(tshark_output(path, "-2", "-Y", display_filter).splitlines())
+    except subprocess.CalledProcessError as exc:
+        raise AssertionError(f"tshark rejects {display_filter!r}: {exc.stderr[-300:]}") from None
 
 
 @needs_tshark
 @pytest.mark.parametrize("name", ["mixed.pcap", "dns.pcap", "dhcp.pcap", "tls.pcap", "icmp.pcap", "ndp.pcap"])
 def test_every_filter_shows_its_occurrences_in_tshark(name: str) -> None:
-    assert shutil.which("tshark")
     path = str(SAMPLES / name)
     data = analyze_json(path)
     assert data["findings"]
