@@ -298,7 +298,8 @@ def live(
     import time
 
     from analyzer.capture.linktypes import linktype_name
-    from analyzer.capture.live import LiveCaptureError, PcapWriter, StopRequest, capture_block, open_live
+    from analyzer.capture.live import LiveCaptureError, PcapWriter, StopRequest, capture_block
+    from analyzer.capture.sources import open_source
     from analyzer.capture.spool import run_spooled_capture
     from analyzer.pipeline import Pipeline
     from analyzer.report.live_view import LiveView, Screen, render_live_tables
@@ -306,7 +307,7 @@ def live(
     check_output_file(output)
     check_output_file(write_path, "--write")
     try:
-        source = open_live(iface, bpf, buffer_size=buffer_mib << 20)
+        source = open_source(iface, bpf, buffer_size=buffer_mib << 20)
     except LiveCaptureError as exc:
         click.echo(f"pcap-analyzer: {exc.message}", err=True)
         sys.exit(EXIT_NO_CAPTURE)

@@ -60,6 +60,7 @@ HOT_MODULES = (
     "analyzer.dissectors.smb",
     "analyzer.dissectors.smb.constants",
     "analyzer.dissectors.smb.dissector",
+    "analyzer.dissectors.smb.events",
     "analyzer.dissectors.smb.framing",
     "analyzer.dissectors.smb.ntlmssp",
     "analyzer.dissectors.smb.parser",

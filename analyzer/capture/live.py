@@ -410,16 +410,13 @@ class LiveSource:
 def open_live(
     name: str, bpf: str | None = None, promisc: bool = True, buffer_size: int = RCVBUF_BYTES
 ) -> CaptureSource:
-    """Open a live capture on interface `name` with an optional BPF filter run by the kernel.
+    """Open a live capture on interface `name` with an optional BPF filter run by the kernel (the
+    `any` pseudo-interface is `analyzer.capture.sources.open_source`'s, which calls this for the rest).
 
     Raises LiveCaptureError (one-line message) for an unknown interface, an unsupported link type, a
     filter that does not compile, or missing privileges."""
     if not sys.platform.startswith("linux"):
         raise LiveCaptureError("unsupported_platform", "live capture is supported on Linux only")
-    if name == "any" and not any(i.name == "any" for i in list_interfaces()):
-        from analyzer.capture.cooked import CookedSource
-
-        return CookedSource(bpf, buffer_size)
     iface = find_interface(name)
     if iface.linktype is None:
         raise LiveCaptureError(

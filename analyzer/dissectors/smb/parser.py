@@ -3,14 +3,6 @@ with responses; the command handlers live in smb1.py and smb2.py."""
 
 from __future__ import annotations
 
-from analyzer.dissectors.smb import (
-    SmbCommand,
-    SmbFileRecord,
-    SmbSessionRecord,
-    SmbTransform,
-    SmbTreeRecord,
-    SmbWeird,
-)
 from analyzer.dissectors.smb.constants import (
     FILE,
     MAX_ANDX_CHAIN,
@@ -37,6 +29,14 @@ from analyzer.dissectors.smb.constants import (
     smb1_command_name,
     smb2_command_name,
     status_name,
+)
+from analyzer.dissectors.smb.events import (
+    SmbCommand,
+    SmbFileRecord,
+    SmbSessionRecord,
+    SmbTransform,
+    SmbTreeRecord,
+    SmbWeird,
 )
 from analyzer.dissectors.smb.ntlmssp import NtlmAuth, _auth_mechanism, parse_ntlmssp
 from analyzer.dissectors.smb.smb1 import _SMB1_HANDLERS

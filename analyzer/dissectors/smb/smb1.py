@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from analyzer.dissectors.smb import SmbDialects
 from analyzer.dissectors.smb.constants import (
     MAX_DIALECTS,
     NTLMSSP_AUTHENTICATE,
@@ -12,6 +11,7 @@ from analyzer.dissectors.smb.constants import (
     SMB2_CREATE_ACTIONS,
     smb1_command_name,
 )
+from analyzer.dissectors.smb.events import SmbDialects
 from analyzer.dissectors.smb.ntlmssp import NtlmAuth
 from analyzer.dissectors.smb.state import _File, _Request, _Smb1Context, _Tree
 from analyzer.dissectors.smb.wire import _cstring, _oem, _take, _u16, _u32, _u64, _utf16

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from analyzer.dissectors.smb import SmbDialects
 from analyzer.dissectors.smb.constants import (
     MAX_CREATE_IDS,
     MAX_DIALECTS,
@@ -16,6 +15,7 @@ from analyzer.dissectors.smb.constants import (
     smb2_dialect_name,
     status_name,
 )
+from analyzer.dissectors.smb.events import SmbDialects
 from analyzer.dissectors.smb.state import _File, _Pdu, _Request, _Tree
 from analyzer.dissectors.smb.wire import _take, _u8, _u16, _u32, _u64, _utf16
 
