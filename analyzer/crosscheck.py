@@ -280,7 +280,8 @@ def tshark_counts(path: str, tshark: str | None = None) -> dict[str, Counter[str
             for c in f["http.response.code"]:
                 counts["http"][f"code {c}"] += 1
         _text_protocol(f, layers, counts)
-        if "smb" in layers and f["smb.cmd"]:
+        if f["smb.cmd"] and "icmp" not in layers and "icmpv6" not in layers:
+            # not `"smb" in layers`: tshark 4.0 leaves smb out of frame.protocols for SMB over IPX
             cmd = _int(f["smb.cmd"][0])
             if cmd is not None and f["smb.flags.response"][:1] in (["0"], ["False"]):
                 counts["smb"][f"smb1 {smb1_command_name(cmd)}"] += 1

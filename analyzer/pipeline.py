@@ -344,7 +344,7 @@ class Pipeline:
             if self.fast_path and linktype == 1 and pkt.ip_version == 4 and pkt.layers == FAST_LAYERS:
                 self._fast.learn(data, flow, from_orig)
         elif proto == UDP:
-            if pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES and flow.dissector is None:
+            if pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES:
                 self._classify_datagram(flow, pkt.payload, from_orig)
             if flow.dissector is not None:  # a per-flow UDP dissector (QUIC): one datagram per feed
                 self._deliver(flow, ((from_orig, pkt.payload),), pkt.ts)
@@ -463,8 +463,9 @@ class Pipeline:
                 and len(self._rtp_first) < MAX_RTP_CANDIDATES
             ):
                 self._rtp_first[flow.uid] = payload[:RTP_HEADER]
-        if service is None or (flow.service in registry.DATAGRAM_PARSERS and service != flow.service):
-            return
+        keeps = flow.service in registry.DATAGRAM_PARSERS or flow.dissector is not None
+        if service is None or (keeps and service != flow.service):
+            return  # a flow already parsed as its port's service (or given a dissector) keeps it
         flow.service, flow.service_how = service, how
         if how != "port":
             flow.classify_tries = CLASSIFY_TRIES

@@ -27,6 +27,7 @@ from tests.oracle import (
     sample_files,
     shared_entry,
     shared_files,
+    truth_names,
     tshark_count,
     tshark_frame_count,
 )
@@ -98,7 +99,7 @@ def _truth_rows(entry: dict[str, Any]) -> dict[str, dict[str, int]]:
     out["smb"] = {
         f"{v} {k}": n
         for v in ("smb1", "smb2")
-        for k, n in ((smb.get(v) or {}).get("requests_by_command") or {}).items()
+        for k, n in truth_names((smb.get(v) or {}).get("requests_by_command") or {}).items()
     }
     return out
 

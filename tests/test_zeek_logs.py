@@ -343,7 +343,8 @@ def test_cli_logs_command(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("x")
     nowhere = CliRunner().invoke(main, ["logs", str(SAMPLES / "dns.pcap"), "-d", str(blocked / "sub")])
-    assert nowhere.exit_code == 2 and "cannot write logs" in nowhere.stderr
+    assert nowhere.exit_code == 2 and nowhere.stderr.startswith("pcap-analyzer: --directory ")
+    assert nowhere.stderr.count("\n") == 1  # one line, before any work
 
 
 @needs_tshark

@@ -157,6 +157,7 @@ def layout(heads: list[str], cells: list[list[str]]) -> str:
     cell left-aligned and taken as text); a cell may hold several lines. Headers get no extra padding
     (`_TABULATE_MIN_PADDING`), so a column is as wide as its widest value, and no line ends in blanks."""
     tabulate_module.MIN_PADDING = _TABULATE_MIN_PADDING
+    heads = [h.ljust(MIN_WIDTH) for h in heads]
     text = tabulate_module.tabulate(cells, headers=heads, tablefmt="simple", disable_numparse=True)
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
