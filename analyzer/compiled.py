@@ -49,6 +49,7 @@ HOT_MODULES = (
     "analyzer.dissectors.dns",
     "analyzer.dissectors.ftp",
     "analyzer.dissectors.http",
+    "analyzer.dissectors.http_lines",
     "analyzer.dissectors.icmp",
     "analyzer.dissectors.imap",
     "analyzer.dissectors.lines",

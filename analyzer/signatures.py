@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from analyzer.dissectors.http import is_http_start
+from analyzer.dissectors.http_lines import is_http_start
 
 SIGNATURE_WINDOW = 512
 """Bytes of a first payload the text patterns look at: a greeting line is far shorter, and the
