@@ -30,7 +30,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from analyzer import registry
 from analyzer.capture import linktype_name, open_capture
@@ -107,10 +107,15 @@ def _owner(a: bytes, b: bytes, parts: int) -> int:
 class Weird:
     """One malformed thing seen, Zeek weird.log style."""
 
-    LOG_PATH: ClassVar[str] = "weird"
-    """Zeek log (`_path`) of this event in `events`."""
-    LOG_RENAMES: ClassVar[tuple[tuple[str, str], ...]] = (("detail", "addl"),)
-    """Fields renamed to the names weird.log uses."""
+    @staticmethod
+    def log_path() -> str:
+        """Zeek log (`_path`) of this event in `events`."""
+        return "weird"
+
+    @staticmethod
+    def log_renames() -> tuple[tuple[str, str], ...]:
+        """Fields renamed to the names weird.log uses."""
+        return (("detail", "addl"),)
 
     ts: float
     """When it was seen."""

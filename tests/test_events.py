@@ -17,6 +17,7 @@ from analyzer.cli import main
 from analyzer.report.jsonl import (
     HIDDEN,
     JsonLinesWriter,
+    declared,
     default_path,
     event_path,
     event_record,
@@ -71,7 +72,7 @@ EXPECTED_PATHS: dict[str, str] = {
     "analyzer.dissectors.smb.SmbFileRecord": "smb",
 }
 """Event class -> the `_path` it must get (what the old EVENT_PATHS registry said; now each class
-declares it with LOG_PATH, or takes its protocol module's name)."""
+declares it with log_path(), or takes its protocol module's name)."""
 
 
 def _class(key: str) -> type:
@@ -84,9 +85,9 @@ def test_every_event_class_declares_its_path() -> None:
     for key, path in EXPECTED_PATHS.items():
         cls = _class(key)
         assert dataclasses.is_dataclass(cls), key
-        declared = getattr(cls, "LOG_PATH", None) or default_path(cls)
-        assert declared == path, key
-        assert "LOG_PATH" not in {f.name for f in dataclasses.fields(cls)}  # a ClassVar, not a field
+        declared_path = declared(cls, "log_path") or default_path(cls)
+        assert declared_path == path, key
+        assert "log_path" not in {f.name for f in dataclasses.fields(cls)}  # a static method, not a field
 
 
 def test_shared_events_name_their_path_by_a_field() -> None:
@@ -94,7 +95,7 @@ def test_shared_events_name_their_path_by_a_field() -> None:
     from analyzer.dissectors.textproto import MailGap
 
     for cls in (TlsUpgrade, MailGap):
-        via = cls.LOG_PATH_FIELD
+        via = declared(cls, "log_path_field")
         assert via in {f.name for f in dataclasses.fields(cls)}, cls
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from analyzer.decode import Packet
@@ -43,8 +43,10 @@ StreamDissectorFactory = Callable[["Flow"], StreamDissector]
 class ExpectedConnection:
     """A dissector announces a connection to come (FTP PASV/PORT data channel, ...)."""
 
-    LOG_PATH: ClassVar[str] = "expected_conn"
-    """Log (`_path`) of this event in `events`."""
+    @staticmethod
+    def log_path() -> str:
+        """Log (`_path`) of this event in `events`."""
+        return "expected_conn"
 
     ts: float
     """When it was announced."""
@@ -64,8 +66,10 @@ class ExpectedConnection:
 class TlsUpgrade:
     """A clear-text session switched to TLS in the same stream (STARTTLS, STLS, AUTH TLS accepted)."""
 
-    LOG_PATH_FIELD: ClassVar[str] = "protocol"
-    """Shared by several protocols: this field names the `_path` in `events`."""
+    @staticmethod
+    def log_path_field() -> str:
+        """Shared by several protocols: this field names the `_path` in `events`."""
+        return "protocol"
 
     ts: float
     """Time of the server's positive answer."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from analyzer.decode import ip_text, mac_text
 from analyzer.errors import Malformed
@@ -625,8 +625,10 @@ class Dhcpv6Lease:
 class Dhcpv6Message:
     """One DHCPv6 datagram; for relayed messages the client fields come from the innermost one."""
 
-    LOG_PATH: ClassVar[str] = "dhcpv6"
-    """Log (`_path`) of this event in `events`."""
+    @staticmethod
+    def log_path() -> str:
+        """Log (`_path`) of this event in `events`."""
+        return "dhcpv6"
 
     ts: float
     """Packet time."""

@@ -24,7 +24,7 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from analyzer.errors import Malformed
 from analyzer.flows import Flow
@@ -370,10 +370,15 @@ class DnsMessageEvent:
 class DnsWeird:
     """Something wrong at the framing level that lost a message (short TCP message, gap, leftover)."""
 
-    LOG_PATH: ClassVar[str] = "weird"
-    """Log (`_path`) of this event in `events`."""
-    LOG_RENAMES: ClassVar[tuple[tuple[str, str], ...]] = (("reason", "name"),)
-    """Fields renamed to the names weird.log uses."""
+    @staticmethod
+    def log_path() -> str:
+        """Log (`_path`) of this event in `events`."""
+        return "weird"
+
+    @staticmethod
+    def log_renames() -> tuple[tuple[str, str], ...]:
+        """Fields renamed to the names weird.log uses."""
+        return (("reason", "name"),)
 
     ts: float
     """Packet time."""

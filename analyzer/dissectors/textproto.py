@@ -105,8 +105,10 @@ def word_key(raw: bytes) -> str:
 class MailSessionStart:
     """A mail-protocol dissector started on a flow (its first bytes arrived)."""
 
-    LOG_PATH_FIELD: ClassVar[str] = "service"
-    """Shared by several protocols: this field names the `_path` in `events`."""
+    @staticmethod
+    def log_path_field() -> str:
+        """Shared by several protocols: this field names the `_path` in `events`."""
+        return "service"
 
     ts: float
     """Time of the first bytes."""
@@ -128,8 +130,10 @@ class MailSessionStart:
 class AuthContinuation:
     """A SASL exchange line sent by the client (its content, a credential, is never kept)."""
 
-    LOG_PATH_FIELD: ClassVar[str] = "service"
-    """Shared by several protocols: this field names the `_path` in `events`."""
+    @staticmethod
+    def log_path_field() -> str:
+        """Shared by several protocols: this field names the `_path` in `events`."""
+        return "service"
 
     ts: float
     """Time of the line."""
@@ -143,8 +147,10 @@ class AuthContinuation:
 class MailOddLine:
     """A line that does not fit the protocol where it stands; counted, then parsing goes on."""
 
-    LOG_PATH_FIELD: ClassVar[str] = "service"
-    """Shared by several protocols: this field names the `_path` in `events`."""
+    @staticmethod
+    def log_path_field() -> str:
+        """Shared by several protocols: this field names the `_path` in `events`."""
+        return "service"
 
     ts: float
     """Time of the line."""
@@ -162,8 +168,10 @@ class MailOddLine:
 class MailGap:
     """Bytes missing from one direction (TCP gap): the line in progress was dropped."""
 
-    LOG_PATH_FIELD: ClassVar[str] = "service"
-    """Shared by several protocols: this field names the `_path` in `events`."""
+    @staticmethod
+    def log_path_field() -> str:
+        """Shared by several protocols: this field names the `_path` in `events`."""
+        return "service"
 
     ts: float
     """Time the gap was noticed."""

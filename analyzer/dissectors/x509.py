@@ -16,7 +16,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any
 
 from analyzer.errors import Malformed
 
@@ -56,8 +56,10 @@ X509_FIELD_NAMES: dict[str, str] = {
 class X509Record:
     """One certificate of a chain, as Zeek's x509.log has it, plus what the wire shows about it."""
 
-    LOG_PATH: ClassVar[str] = "x509"
-    """Log (`_path`) of this record in `events`."""
+    @staticmethod
+    def log_path() -> str:
+        """Log (`_path`) of this record in `events`."""
+        return "x509"
 
     ts: float
     """Time of the packet that completed the Certificate message."""

@@ -27,6 +27,14 @@ HIDDEN = "<hidden>"
 """What a secret field shows instead of its value."""
 
 
+def declared(cls: type, name: str) -> Any:
+    """What an event class declares about its log through the static method `name` (`log_path`,
+    `log_path_field`, `log_renames`), or None. Static methods rather than ClassVar attributes: mypyc
+    turns a ClassVar of a compiled dataclass into a field."""
+    method = getattr(cls, name, None)
+    return method() if callable(method) else None
+
+
 def default_path(cls: type) -> str:
     """The `_path` of an event class that declares none: its protocol's module or package
     (analyzer.dissectors.tls.handshake.X -> tls), else the last part of its module's name."""
@@ -38,7 +46,7 @@ def default_path(cls: type) -> str:
 
 
 SESSION_PATHS = ("smtp", "pop3", "imap", "ftp", "mysql", "postgresql")
-"""`_path`s that events shared by several protocols (`LOG_PATH_FIELD`) take from their protocol field."""
+"""`_path`s that events shared by several protocols (`log_path_field`) take from their protocol field."""
 EVENT_MODULES = ("analyzer.dissectors.", "analyzer.trackers.", "analyzer.pipeline")
 """Where event and record classes live (what `known_paths` looks through)."""
 
@@ -58,21 +66,22 @@ def known_paths() -> list[str]:
         for cls in vars(module).values():
             if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == name):
                 continue
-            if isinstance(getattr(cls, "LOG_PATH_FIELD", None), str):
+            if isinstance(declared(cls, "log_path_field"), str):
                 continue
-            path = getattr(cls, "LOG_PATH", None)
+            path = declared(cls, "log_path")
             paths.add(path if isinstance(path, str) and path else default_path(cls))
     return sorted(paths)
 
 
 def event_path(event: object) -> str:
-    """The `_path` (log name) of one event, as its class declares it: `LOG_PATH`, or `LOG_PATH_FIELD`
-    (events shared by several protocols: the field naming the protocol), else `default_path`."""
+    """The `_path` (log name) of one event, as its class declares it: `log_path()`, or
+    `log_path_field()` (events shared by several protocols: the field naming the protocol), else
+    `default_path`."""
     cls = type(event)
-    path = getattr(cls, "LOG_PATH", None)
+    path = declared(cls, "log_path")
     if isinstance(path, str) and path:
         return path
-    via = getattr(cls, "LOG_PATH_FIELD", None)
+    via = declared(cls, "log_path_field")
     if isinstance(via, str):
         value = getattr(event, via, None)
         if isinstance(value, str) and value:
@@ -104,7 +113,7 @@ def event_record(event: object, flat_keys: bool = False) -> dict[str, Any]:
     fields = to_jsonable(event)
     if not isinstance(fields, dict):
         fields = {"value": fields}
-    renames = dict(getattr(type(event), "LOG_RENAMES", ()))  # e.g. weird.log's name and addl
+    renames = dict(declared(type(event), "log_renames") or ())  # e.g. weird.log's name and addl
     if renames:
         fields = {renames.get(k, k): v for k, v in fields.items()}
     record: dict[str, Any] = {"_path": event_path(event), "_type": type(event).__name__}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +65,15 @@ class SmbTransform:
 class SmbWeird:
     """One message whose contents break the protocol; parsing went on."""
 
-    LOG_PATH: ClassVar[str] = "weird"
-    """Log (`_path`) of this event in `events`."""
-    LOG_RENAMES: ClassVar[tuple[tuple[str, str], ...]] = (("reason", "name"), ("detail", "addl"))
-    """Fields renamed to the names weird.log uses."""
+    @staticmethod
+    def log_path() -> str:
+        """Log (`_path`) of this event in `events`."""
+        return "weird"
+
+    @staticmethod
+    def log_renames() -> tuple[tuple[str, str], ...]:
+        """Fields renamed to the names weird.log uses."""
+        return (("reason", "name"), ("detail", "addl"))
 
     ts: float
     """Time of the message."""
