@@ -77,10 +77,10 @@ def test_worker_results_pickle_compiled_dataclasses() -> None:
 
 
 def _copy_with_fake_extension(tmp_path: Path, manifest: dict[str, object] | None) -> Path:
-    """The package copied to tmp_path with a garbage extension file beside analyzer/decode.py (as an
+    """The package copied to tmp_path with a garbage extension file beside analyzer/classify.py (as an
     editable compiled install has) and the given build manifest: importing that file would crash."""
     shutil.copytree(REPO / "analyzer", tmp_path / "analyzer", ignore=shutil.ignore_patterns("*.so", "*.json"))
-    (tmp_path / "analyzer" / f"decode{EXTENSION_SUFFIXES[0]}").write_bytes(b"not an ELF object")
+    (tmp_path / "analyzer" / f"classify{EXTENSION_SUFFIXES[0]}").write_bytes(b"not an ELF object")
     if manifest is not None:
         (tmp_path / MANIFEST).write_text(json.dumps(manifest))
     return tmp_path
@@ -92,17 +92,19 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_stale_compiled_module_is_refused(tmp_path: Path) -> None:
-    """decode.py differs from what was compiled: --version and analyze warn, name it, and run the pure
+    """classify.py differs from what was compiled: --version and analyze warn, name it, and run the pure
     modules (the garbage extension is never loaded)."""
     hashes = {
         path: hashlib.sha256((REPO / path).read_bytes()).hexdigest() for path in map(source_path, HOT_MODULES)
     }
-    hashes["analyzer/decode.py"] = "0" * 64  # compiled from other source
+    hashes["analyzer/classify.py"] = "0" * 64  # compiled from other source
     cwd = _copy_with_fake_extension(tmp_path, {"sources": hashes, "note": ""})
-    warning = "pcap-analyzer: warning: stale compiled build: analyzer/decode.py changed since it was compiled"
+    warning = (
+        "pcap-analyzer: warning: stale compiled build: analyzer/classify.py changed since it was compiled"
+    )
     version = _run(cwd, "--version")
     assert version.returncode == 0 and version.stderr.startswith(warning), version.stderr
-    assert "stale build, running pure Python: analyzer/decode.py" in version.stdout
+    assert "stale build, running pure Python: analyzer/classify.py" in version.stdout
     analyzed = _run(cwd, "analyze", str(SAMPLES / "dns.pcap"), "--format", "json")
     assert analyzed.returncode == 0 and analyzed.stderr.startswith(warning), analyzed.stderr
     assert json.loads(analyzed.stdout)["capture"]["files"][0]["packets"] > 0
