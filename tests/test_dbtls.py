@@ -20,11 +20,10 @@ from analyzer.dissectors.dbtls import (
     MAX_PREFACE_BYTES,
     MysqlDissector,
     PostgresqlDissector,
-    is_mysql_greeting,
-    is_postgresql_start,
 )
 from analyzer.dissectors.tls import TlsClientHello, TlsHandshake, TlsServerHello
 from analyzer.errors import Malformed
+from analyzer.signatures import is_mysql, is_postgresql
 from tests.oracle import SHARED_PCAPS, analyze_json, needs_shared, needs_tshark, tshark_frame_count
 from tests.streamkit import (
     FUZZ_GAPS,
@@ -181,15 +180,17 @@ def test_preface_is_bounded() -> None:
 
 
 def test_signatures() -> None:
-    assert is_postgresql_start(PG_SSL, True) and is_postgresql_start(PG_STARTUP, True)
-    assert is_postgresql_start(bytes.fromhex("0000000804d21630"), True)  # GSSENCRequest
-    assert not is_postgresql_start(PG_SSL, False)
-    assert not is_postgresql_start(struct.pack("!II", 29, 196608) + b"x" * 21, True)  # no user
-    assert not is_postgresql_start(HELLO, True)
-    assert is_mysql_greeting(GREETING, False) and not is_mysql_greeting(GREETING, True)
-    assert not is_mysql_greeting(mysql_packet(0, b"\x0aX\x01\x02"), False)
-    assert not is_mysql_greeting(LOGIN, False)
-    assert not is_mysql_greeting(b"SSH-2.0-OpenSSH\r\n", False)
+    """The classifier's signatures (analyzer/signatures.py) recognise what these dissectors read;
+    direction is not trusted there (a capture may miss a flow's first packet)."""
+    assert is_postgresql(PG_SSL, True) and is_postgresql(PG_STARTUP, True)
+    assert is_postgresql(bytes.fromhex("0000000804d21630"), True)  # GSSENCRequest
+    assert is_postgresql(PG_SSL, False)
+    assert not is_postgresql(struct.pack("!II", 29, 196608) + b"x" * 21, True)  # no user
+    assert not is_postgresql(HELLO, True)
+    assert is_mysql(GREETING, False) and is_mysql(GREETING, True)
+    assert not is_mysql(mysql_packet(0, b"\x0aX\x01\x02"), False)
+    assert not is_mysql(LOGIN, False)
+    assert not is_mysql(b"SSH-2.0-OpenSSH\r\n", False)
 
 
 def test_registry_and_classifier() -> None:

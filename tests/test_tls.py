@@ -1113,38 +1113,6 @@ def test_truncated_hello_parser_only_raises_malformed(data: bytes) -> None:
         assert fields.truncated
 
 
-# -- TLS by payload on any port ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("cut", [6, 9, 10, 50, None])
-def test_looks_like_tls_client_hello_on_hellos(cut: int | None) -> None:
-    from analyzer.dissectors.tls import looks_like_tls_client_hello
-
-    assert looks_like_tls_client_hello(record(22, CUT_HELLO, version=0x0301)[:cut])
-    sslv2 = bytes([0x80, 0x2E, 0x01, 0x03, 0x01]) + bytes(0x2B)
-    assert looks_like_tls_client_hello(sslv2[:cut])
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"GET / HTTP/1.1\r\n",
-        b"SSH-2.0-OpenSSH_9.6\r\n",
-        bytes.fromhex("0000000804d2162f"),  # PostgreSQL SSLRequest
-        bytes.fromhex("4a0000000a382e302e3336"),  # MySQL greeting
-        app_data(40),
-        record(22, SH12),  # a ServerHello
-        b"\x16\x03\x01\x00\x00\x01",  # an empty record
-        b"\x16\x03\x01\x02\x00\x01\xff\xff\xff",  # a hello claiming 16 MB
-        b"\x16\x03",
-    ],
-)
-def test_looks_like_tls_client_hello_rejects_other_payloads(data: bytes) -> None:
-    from analyzer.dissectors.tls import looks_like_tls_client_hello
-
-    assert not looks_like_tls_client_hello(data)
-
-
 # -- retransmitted and duplicated hellos, through the pipeline ------------------------------------------
 
 

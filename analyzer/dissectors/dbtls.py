@@ -48,23 +48,13 @@ string, 20-byte scramble, plugin name), PostgreSQL's SSLRequest 8 and its answer
 peer is not speaking the preface and is Malformed."""
 MAX_GREETING_LENGTH = 1024
 """Largest MySQL greeting payload accepted (real ones stay under 150 bytes)."""
-MAX_VERSION_CHARS = 64
-"""Where the NUL ending a MySQL server version string must appear (e.g. "8.0.36-0ubuntu0.22.04.1")."""
-SIGNATURE_WINDOW = 512
-"""Bytes of a first payload the payload signatures look at."""
 
 # -- wire constants -----------------------------------------------------------------------------------
 
 PG_SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 """PostgreSQL SSLRequest: length 8, request code 1234.5679."""
-PG_GSSENC_REQUEST = (8).to_bytes(4, "big") + (80877104).to_bytes(4, "big")
-"""PostgreSQL GSSENCRequest: length 8, request code 1234.5680 (GSSAPI encryption, not TLS)."""
-PG_PROTOCOL_3 = (196608).to_bytes(4, "big")
-"""StartupMessage protocol version 3.0."""
 PG_ACCEPT = ord("S")
 """The server's one-byte answer to SSLRequest that starts TLS ('N' refuses, 'E' is an old server's error)."""
-MAX_STARTUP_LENGTH = 10000
-"""Largest StartupMessage the signature accepts (PostgreSQL itself refuses > 10000 bytes)."""
 
 MYSQL_HEADER = 4
 """MySQL packet header: 3-byte little-endian payload length, 1-byte sequence id."""
@@ -234,33 +224,3 @@ def _mysql_packet(buf: bytearray) -> tuple[int, bytes] | None:
     if len(buf) < MYSQL_HEADER + length:
         return None
     return buf[3], bytes(buf[MYSQL_HEADER : MYSQL_HEADER + length])
-
-
-# -- payload signatures (for the classifier) ----------------------------------------------------------
-
-
-def is_postgresql_start(data: bytes, from_client: bool) -> bool:
-    """A client's first PostgreSQL message: SSLRequest, GSSENCRequest, or a v3 StartupMessage with a user."""
-    if not from_client or len(data) < len(PG_SSL_REQUEST):
-        return False
-    head = data[: len(PG_SSL_REQUEST)]
-    if head in (PG_SSL_REQUEST, PG_GSSENC_REQUEST):
-        return True
-    length = int.from_bytes(data[:4], "big")
-    return (
-        data[4:8] == PG_PROTOCOL_3
-        and len(PG_SSL_REQUEST) < length <= MAX_STARTUP_LENGTH
-        and b"user\x00" in data[8:SIGNATURE_WINDOW]
-    )
-
-
-def is_mysql_greeting(data: bytes, from_client: bool) -> bool:
-    """A MySQL server greeting: packet 0, protocol 10, a server version string starting with a digit."""
-    if from_client or len(data) < MYSQL_HEADER + 2:
-        return False
-    length = int.from_bytes(data[:3], "little")
-    if data[3] != 0 or data[4] != MYSQL_PROTOCOL_10 or not 0 < length <= MAX_GREETING_LENGTH:
-        return False
-    end = data.find(b"\x00", MYSQL_HEADER + 1, MYSQL_HEADER + 1 + MAX_VERSION_CHARS)
-    version = data[MYSQL_HEADER + 1 : end]
-    return end > 0 and version[:1].isdigit() and all(0x20 <= c < 0x7F for c in version)

@@ -38,7 +38,6 @@ from analyzer.dissectors.tls.fingerprints import ja3_hash, ja3_string, ja3s_stri
 from analyzer.dissectors.tls.messages import (
     ClientHelloFields,
     ServerHelloFields,
-    looks_like_tls_client_hello,
     parse_alerts,
     parse_certificate_list,
     parse_client_hello,
@@ -76,7 +75,6 @@ __all__ = [
     "ja3s_string",
     "ja4",
     "ja4s",
-    "looks_like_tls_client_hello",
     "parse_alerts",
     "parse_certificate_list",
     "parse_client_hello",

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from analyzer.dissectors.tls import fingerprints as fp
 from analyzer.dissectors.tls.constants import (
-    CT_HANDSHAKE,
     EC_NAMED_CURVE,
     EXT_ALPN,
     EXT_EC_POINT_FORMATS,
@@ -23,12 +22,9 @@ from analyzer.dissectors.tls.constants import (
     EXT_SUPPORTED_GROUPS,
     EXT_SUPPORTED_VERSIONS,
     HRR_RANDOM,
-    HS_CLIENT_HELLO,
     MAX_CERTS_PER_MESSAGE,
-    MAX_HANDSHAKE_LENGTH,
     MAX_LIST_VALUES,
     MAX_NAME_CHARS,
-    MAX_RECORD_LENGTH,
     SNI_HOST_NAME,
     SSL2_CLIENT_HELLO,
     SSL2_SERVER_HELLO,
@@ -320,26 +316,6 @@ def _client_hello_fields(
         problems=tuple(problems),
         truncated=truncated,
     )
-
-
-def looks_like_tls_client_hello(data: bytes) -> bool:
-    """The first bytes of a stream (or of what follows a STARTTLS-like switch) open a ClientHello.
-
-    A TLS record header (handshake, version 3.x, a length a record may have) followed, as far as the
-    bytes go, by a client_hello header whose length fits the limit and a 3.x client version; or an
-    SSLv2-compatible CLIENT-HELLO (2-byte header with the high bit set, message type 1, version 2.0 or
-    3.x). For any port: the classifier may call it on a flow's first payload."""
-    n = len(data)
-    if n >= 6 and data[0] == CT_HANDSHAKE and data[1] == 3 and data[2] <= 4:
-        length = (data[3] << 8) | data[4]
-        if not 4 <= length <= MAX_RECORD_LENGTH or data[5] != HS_CLIENT_HELLO:
-            return False
-        if n >= 9 and int.from_bytes(data[6:9], "big") > MAX_HANDSHAKE_LENGTH:
-            return False
-        return n < 10 or data[9] == 3
-    if n >= 5 and data[0] & 0x80 and data[2] == SSL2_CLIENT_HELLO:
-        return data[3] == 3 or (data[3], data[4]) == (0, 2)
-    return False
 
 
 def parse_server_hello(body: bytes) -> ServerHelloFields:
