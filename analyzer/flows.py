@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from analyzer.decode import ACK, FIN, ICMP, ICMPV6, RST, SYN, TCP, Packet, ip_text
+from analyzer.tcp import TcpReassembler
 
 MAX_FLOWS = 200_000
 """Flows held at once. 200k flows of ~1 KB each keep the table well under 250 MB; beyond that the
@@ -154,7 +155,7 @@ class Flow:
         self.classify_tries = 0
         self.dissector: Any = None
         """The stream dissector attached to this flow, if any."""
-        self.reassembler: Any = None
+        self.reassembler: TcpReassembler | None = None
         self.parent_uid: str | None = None
         self.missed_bytes = 0
         """Bytes missing from the reassembled streams, once they were flushed (Zeek's missed_bytes)."""
@@ -386,41 +387,47 @@ def _starts_reversed(pkt: Packet) -> bool:
 # -- the fast path ---------------------------------------------------------------------------------
 #
 # Theory of operation: some frames of a TCP flow only move counters: every frame of a flow wanted by
-# no dissector (classified, or given up on), and the bare acknowledgements (no payload) of any flow,
+# no dissector (classified, or given up on); the bare acknowledgements (no payload) of any flow,
 # dissected or not, once the sender's SYN was seen (its reassembler then has its base, and an empty
-# segment changes nothing in it). When such a frame is an untagged Ethernet / IPv4 (no options, not a
-# fragment) / TCP frame, its headers sit at fixed offsets, so `FastPath.count` can find the flow by
-# the address and port bytes as they are in the frame and update it without decoding the frame or
-# copying it out of the reader's buffer. It takes a frame only when the result is exactly what the
-# per-frame path would do: no SYN/FIN/RST (they change the TCP state), no flag bit the sender has not
-# sent before, a history letter the flow already has, the whole IP packet captured. Anything else
-# returns False and the caller takes the per-frame path. Entries live exactly as long as their flow
-# (`forget` when it ends), at most two per flow (one per direction).
+# segment changes nothing in it); and, on a dissected flow, an in-order segment lying wholly inside
+# the skip zone its dissector asked for (TLS application data, an HTTP body: `tcp.DirectionReassembler
+# .swallow`), short of the zone's end. When such a frame is Ethernet, optionally with one 802.1Q tag,
+# then IPv4 (no options, not a fragment) or IPv6 (no extension header) then TCP, its headers sit at
+# fixed offsets (`FAST_LAYOUTS`), so `FastPath.count` finds the flow by the address and port bytes as
+# they are in the frame and updates it without decoding the frame or copying it out of the reader's
+# buffer. It takes a frame only when the result is exactly what the per-frame path would do: the
+# layout the flow's direction was learnt with, no SYN/FIN/RST (they change the TCP state), no flag bit
+# the sender has not sent before, a history letter the flow already has, the whole IP packet
+# captured. Anything else returns False and the caller takes the per-frame path. Entries live exactly
+# as long as their flow (`forget` when it ends), at most two per flow (one per direction).
 
 FAST_ETHERTYPE = 12
-"""Offset of the EtherType of an untagged Ethernet frame."""
-FAST_IPV4_START = b"\x08\x00\x45"
-"""EtherType IPv4, then version 4 with a 20-byte header (no options): the fixed layout."""
+"""Offset of the EtherType of an Ethernet frame (of the tagged type when 802.1Q-tagged)."""
+FAST_VLAN_TAG = 4
+"""Bytes one 802.1Q tag adds before the inner EtherType."""
+ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN = 0x0800, 0x86DD, 0x8100
+FAST_MIN_FRAME = 54
+"""Ethernet (14) + IPv4 (20) + TCP (20): the shortest frame the fast path reads."""
 FAST_IP_TOTAL_LENGTH = 16
-"""Offset of the IPv4 total length (2 bytes)."""
+"""Offset of the IPv4 total length (2 bytes) in an untagged frame (see `plain_ipv4_proto`)."""
 FAST_IP_FRAGMENT = 20
 """Offset of the IPv4 flags and fragment offset (2 bytes): MF and offset zero = not a fragment."""
 FAST_IP_PROTO = 23
-"""Offset of the IPv4 protocol byte."""
-FAST_KEY_START = 26
-"""Offset of the IPv4 source address; the key runs over both addresses and both TCP ports."""
-FAST_KEY_END = 38
-"""End of the TCP destination port: the key is the 12 bytes src addr, dst addr, sport, dport."""
-FAST_TCP_DATA_OFFSET = 46
-"""Offset of the TCP data offset (high nibble, in 32-bit words)."""
-FAST_TCP_FLAGS = 47
-"""Offset of the TCP flags byte."""
-FAST_MIN_FRAME = 54
-"""Ethernet (14) + IPv4 (20) + TCP (20): the shortest frame the fast path reads."""
+"""Offset of the IPv4 protocol byte in an untagged frame."""
 FAST_ETH_IP_HEADERS = 34
 """Ethernet + IPv4 header bytes: the IP total length plus 14 must fit in the captured frame."""
-FAST_LAYERS = ["eth", "ipv4", "tcp"]
-"""The protocol layers a fast-path frame has (counted once per frame by the caller)."""
+TCP_HEADER_MIN = 20
+"""A TCP header without options."""
+
+FAST_LAYOUTS: tuple[tuple[str, ...], ...] = (
+    ("eth", "ipv4", "tcp"),
+    ("eth", "vlan", "ipv4", "tcp"),
+    ("eth", "ipv6", "tcp"),
+    ("eth", "vlan", "ipv6", "tcp"),
+)
+"""The frame layouts the fast path reads, by number (bit 0: one 802.1Q tag; bit 1: IPv6): the
+protocol layers the per-frame decoder lists for such a frame, counted once per frame taken."""
+_LAYOUT_VLAN, _LAYOUT_IPV6 = 1, 2
 _FAST_CONTROL = SYN | FIN | RST
 
 
@@ -429,7 +436,7 @@ def plain_ipv4_proto(data: bytes, at: int, end: int) -> int:
     IPv4 packet without options, whose headers sit at fixed offsets; else -1."""
     if (
         end - at < FAST_ETH_IP_HEADERS
-        or data[at + FAST_ETHERTYPE : at + FAST_ETHERTYPE + 3] != FAST_IPV4_START
+        or data[at + FAST_ETHERTYPE : at + FAST_ETHERTYPE + 3] != b"\x08\x00\x45"
         or data[at + FAST_IP_FRAGMENT] & 0x3F
         or data[at + FAST_IP_FRAGMENT + 1]
     ):
@@ -437,34 +444,78 @@ def plain_ipv4_proto(data: bytes, at: int, end: int) -> int:
     return data[at + FAST_IP_PROTO]
 
 
-class FastPath:
-    """Frames of undissected TCP flows counted straight from the reader's buffer (see above)."""
+def fast_layout(buf: bytes, at: int, end: int) -> tuple[bytes, int, int, int] | None:
+    """For an Ethernet frame `buf[at:end]` of one of the `FAST_LAYOUTS` carrying TCP, captured
+    whole: (key: the address and port bytes as in the frame, layout number, offset of the TCP
+    header, end of the IP packet). None for any other frame."""
+    if end - at < FAST_MIN_FRAME:
+        return None
+    l3 = at + FAST_ETHERTYPE + 2
+    ethertype = (buf[at + FAST_ETHERTYPE] << 8) | buf[at + FAST_ETHERTYPE + 1]
+    layout = 0
+    if ethertype == ETHERTYPE_VLAN:
+        ethertype = (buf[l3 + 2] << 8) | buf[l3 + 3]
+        l3 += FAST_VLAN_TAG
+        layout = _LAYOUT_VLAN
+    if ethertype == ETHERTYPE_IPV4:
+        tcp = l3 + 20
+        if tcp + TCP_HEADER_MIN > end or buf[l3] != 0x45 or buf[l3 + 9] != TCP:
+            return None
+        if buf[l3 + 6] & 0x3F or buf[l3 + 7]:  # MF or a fragment offset
+            return None
+        ip_end = l3 + ((buf[l3 + 2] << 8) | buf[l3 + 3])
+        key = buf[l3 + 12 : tcp + 4]
+    elif ethertype == ETHERTYPE_IPV6:
+        tcp = l3 + 40
+        if tcp + TCP_HEADER_MIN > end or buf[l3] >> 4 != 6 or buf[l3 + 6] != TCP:
+            return None
+        payload = (buf[l3 + 4] << 8) | buf[l3 + 5]
+        if not payload:  # a jumbogram, or a TSO capture: the per-frame path knows what to do
+            return None
+        ip_end = tcp + payload
+        key = buf[l3 + 8 : tcp + 4]
+        layout |= _LAYOUT_IPV6
+    else:
+        return None
+    if ip_end > end or ip_end < tcp + TCP_HEADER_MIN:
+        return None
+    return key, layout, tcp, ip_end
 
-    __slots__ = ("classify_tries", "entries", "frames", "wire_bytes")
+
+class FastPath:
+    """Frames counted straight from the reader's buffer, without decoding (see above)."""
+
+    __slots__ = ("classify_tries", "entries", "frames", "layout_frames", "wire_bytes")
 
     def __init__(self, classify_tries: int = 2) -> None:
         self.classify_tries = classify_tries
         """Payloads looked at before a flow is left unclassified (the pipeline's CLASSIFY_TRIES): a
         payload of a flow below it would still be classified, so it takes the per-frame path."""
-        self.entries: dict[bytes, tuple[Flow, bool]] = {}
-        """Key bytes as in a frame -> (flow, whether that direction is orig -> resp)."""
+        self.entries: dict[bytes, tuple[Flow, bool, int]] = {}
+        """Key bytes as in a frame -> (flow, whether that direction is orig -> resp, layout)."""
         self.frames = 0
         """Frames counted here (not yet added to the pipeline's counters)."""
+        self.layout_frames = [0] * len(FAST_LAYOUTS)
+        """Of them, by layout (their protocol layers are counted by the caller)."""
         self.wire_bytes = 0
         """Their bytes on the wire."""
 
     def __bool__(self) -> bool:
         return bool(self.entries)
 
-    def learn(self, frame: bytes, flow: Flow, from_orig: bool) -> None:
-        """Remember the direction of `frame` (an untagged Ethernet/IPv4/TCP frame of `flow`)."""
-        key = frame[FAST_KEY_START:FAST_KEY_END]
+    def learn(self, frame: bytes, layers: list[str], flow: Flow, from_orig: bool) -> None:
+        """Remember the direction of `frame`, a TCP frame of `flow` that the per-frame decoder found
+        to have exactly the `layers` listed, if it is of a fast layout."""
+        found = fast_layout(frame, 0, len(frame))
+        if found is None or tuple(layers) != FAST_LAYOUTS[found[1]]:
+            return
+        key = found[0]
         if key not in self.entries:
-            self.entries[key] = (flow, from_orig)
+            self.entries[key] = (flow, from_orig, found[1])
 
     def forget(self, flow: Flow) -> None:
         """Drop both directions of `flow` (it ended)."""
-        if flow.proto != TCP or len(flow.orig_ip) != 4:
+        if flow.proto != TCP:
             return
         o, r = flow.orig_port.to_bytes(2, "big"), flow.resp_port.to_bytes(2, "big")
         self.entries.pop(flow.orig_ip + flow.resp_ip + o + r, None)
@@ -472,44 +523,47 @@ class FastPath:
 
     def count(self, buf: bytes, at: int, end: int, ts: float, wirelen: int) -> bool:
         """Count the Ethernet frame `buf[at:end]` on its flow if the fast path may; else False."""
-        if end - at < FAST_MIN_FRAME:
+        found = fast_layout(buf, at, end)
+        if found is None:
             return False
-        entry = self.entries.get(buf[at + FAST_KEY_START : at + FAST_KEY_END])
-        if entry is None:
+        key, layout, tcp, ip_end = found
+        entry = self.entries.get(key)
+        if entry is None or entry[2] != layout:
             return False
-        return self.count_on(entry[0], entry[1], buf, at, end, ts, wirelen)
-
-    def count_on(
-        self, flow: Flow, from_orig: bool, buf: bytes, at: int, end: int, ts: float, wirelen: int
-    ) -> bool:
-        """`count` once the caller found the frame's entry (`entries[key]`) itself."""
-        if plain_ipv4_proto(buf, at, end) != TCP:
-            return False
-        flags = buf[at + FAST_TCP_FLAGS]
-        offset_byte = buf[at + FAST_TCP_DATA_OFFSET]
+        flow, from_orig = entry[0], entry[1]
+        flags = buf[tcp + 13]
+        offset_byte = buf[tcp + 12]
         if flags & _FAST_CONTROL or offset_byte < 0x50:
             return False
-        total = (buf[at + FAST_IP_TOTAL_LENGTH] << 8) | buf[at + FAST_IP_TOTAL_LENGTH + 1]
-        plen = total - 20 - (offset_byte >> 4) * 4
-        if plen < 0 or 14 + total > end - at:
+        plen = ip_end - tcp - (offset_byte >> 4) * 4
+        if plen < 0:
             return False
-        watched = flow.reassembler is not None or flow.classify_tries < self.classify_tries
-        sender_syn = (flow.isn_orig if from_orig else flow.isn_resp) is not None
-        if watched and (plen or (flow.reassembler is not None and not sender_syn)):
-            return False  # dissected, or not yet classified: only a bare ACK, after the sender's SYN
         if from_orig:
             if flags & ~flow.flags_orig or ("D" if plen else "A") not in flow.history:
                 return False
+        elif flags & ~flow.flags_resp or ("d" if plen else "a") not in flow.history:
+            return False
+        reassembler = flow.reassembler
+        if reassembler is not None:
+            side = reassembler.client if from_orig else reassembler.server
+            if plen:  # dissected: only bytes its dissector said it will not read
+                seq = int.from_bytes(buf[tcp + 4 : tcp + 8], "big")
+                if not side.swallow(seq, plen):
+                    return False
+            elif (flow.isn_orig if from_orig else flow.isn_resp) is None:
+                return False  # a bare ACK before the sender's SYN would set the reassembler's base
+        elif plen and flow.classify_tries < self.classify_tries:
+            return False  # not classified yet: its payload is still to be looked at
+        if from_orig:
             flow.orig_pkts += 1
             flow.orig_bytes += plen
             flow.orig_ip_bytes += wirelen
         else:
-            if flags & ~flow.flags_resp or ("d" if plen else "a") not in flow.history:
-                return False
             flow.resp_pkts += 1
             flow.resp_bytes += plen
             flow.resp_ip_bytes += wirelen
         flow.last_ts = ts
         self.frames += 1
+        self.layout_frames[layout] += 1
         self.wire_bytes += wirelen
         return True

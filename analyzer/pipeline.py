@@ -40,20 +40,11 @@ from analyzer.decode import ICMP, ICMPV6, TCP, TEREDO_PORT, UDP, Decoder, Packet
 from analyzer.decode.tunnels import UDP_TUNNEL_PORTS
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
-from analyzer.flows import (
-    FAST_KEY_END,
-    FAST_KEY_START,
-    FAST_LAYERS,
-    FAST_MIN_FRAME,
-    FastPath,
-    Flow,
-    FlowTable,
-    plain_ipv4_proto,
-)
+from analyzer.flows import FAST_LAYOUTS, FastPath, Flow, FlowTable, plain_ipv4_proto
 from analyzer.ports import udp_port_service
 from analyzer.signatures import RTP_HEADER, is_rtp_header, rtp_pair
 from analyzer.summary import CoreCounts, Summary
-from analyzer.tcp import Gap, TcpReassembler
+from analyzer.tcp import Delivery, Gap, TcpReassembler
 from analyzer.trackers.conn import ConnRecord
 from analyzer.trackers.tunnels import tunnel_flows, tunnel_uid
 
@@ -198,7 +189,8 @@ class Pipeline:
         self._fast = FastPath(CLASSIFY_TRIES)
         """Frames of undissected Ethernet/IPv4/TCP flows counted without decoding (flows.FastPath)."""
         self.fast_path = fast_path
-        """False: every frame takes the per-frame path (the fast path's equality test)."""
+        """False: every frame takes the per-frame path and every byte reaches its dissector, none is
+        skipped (the fast path's and the skip zones' equality test)."""
         self._rtp_first: dict[str, bytes] = {}
         """UDP flow uid -> RTP header of its first datagram, until its second datagram arrives."""
         self._linktype_names: dict[int, str] = {}
@@ -254,6 +246,7 @@ class Pipeline:
         process = self.process
         fast = self._fast
         fast_entries = fast.entries
+        fast_layouts0 = list(fast.layout_frames)
         flows = self.flows
         owner_cache = self._owner_cache
         part_k, part_n = self.partition or (0, 0)
@@ -275,17 +268,16 @@ class Pipeline:
                             owner_cache[pair] = mine
                     if not mine:
                         continue  # another worker's host pair: not even decoded
-                if linktype == 1 and fast_entries and end - at >= FAST_MIN_FRAME:
-                    entry = fast_entries.get(buf[at + FAST_KEY_START : at + FAST_KEY_END])
-                    if (
-                        entry is not None
-                        and self._file_last is not None
-                        and self._file_last <= ts < flows.next_sweep
-                        and fast.count_on(entry[0], entry[1], buf, at, end, ts, wirelen)
-                    ):
-                        self._file_last = ts
-                        last_was_fast = True
-                        continue
+                if (
+                    linktype == 1
+                    and fast_entries
+                    and self._file_last is not None
+                    and self._file_last <= ts < flows.next_sweep
+                    and fast.count(buf, at, end, ts, wirelen)
+                ):
+                    self._file_last = ts
+                    last_was_fast = True
+                    continue
                 last_was_fast = False
                 self.frame_no = base + n
                 process(ts, linktype, buf[at:end], wirelen, iface)
@@ -296,8 +288,12 @@ class Pipeline:
                 self.packets += fast_n
                 self.bytes += fast.wire_bytes - fast_bytes0
                 self.link_types["EN10MB"] += fast_n
-                for name in FAST_LAYERS:
-                    self.protocols[name] += fast_n
+                for layers, before, after in zip(
+                    FAST_LAYOUTS, fast_layouts0, fast.layout_frames, strict=True
+                ):
+                    for name in layers:
+                        if after > before:
+                            self.protocols[name] += after - before
                 if self.last_ts is None or (self._file_last is not None and self._file_last > self.last_ts):
                     self.last_ts = self._file_last
             if last_was_fast and self._file_last is not None:
@@ -346,8 +342,8 @@ class Pipeline:
                 self._tcp(flow, pkt, from_orig)
                 if flow.reassembler is not None and pkt.tcp_flags & _FIN_RST and flow.closed:
                     self._end_stream(flow)
-            if self.fast_path and linktype == 1 and pkt.ip_version == 4 and pkt.layers == FAST_LAYERS:
-                self._fast.learn(data, flow, from_orig)
+            if self.fast_path and linktype == 1 and not pkt.tunnels:
+                self._fast.learn(data, pkt.layers, flow, from_orig)
         elif proto == UDP:
             if pkt.payload_len and flow.classify_tries < CLASSIFY_TRIES:
                 self._classify_datagram(flow, pkt.payload, from_orig)
@@ -445,12 +441,22 @@ class Pipeline:
                 if how != "port":  # a port-only label may still be confirmed by the other side
                     flow.classify_tries = CLASSIFY_TRIES  # labelled, but nobody dissects it
                 return
+        reassembler = flow.reassembler
+        if reassembler is None:  # `_attach` gave the flow one; mypy cannot see through the call
+            return
         try:
-            deliveries = flow.reassembler.segment(from_orig, pkt.seq, pkt.payload, pkt.tcp_flags)
+            deliveries = reassembler.segment(from_orig, pkt.seq, pkt.payload, pkt.tcp_flags)
         except Malformed as exc:
             self._weird(pkt.ts, flow.uid, exc.reason, exc.detail)
             return
+        if not deliveries:
+            return
         self._deliver(flow, ((from_orig, d) for d in deliveries), pkt.ts)
+        dissector = flow.dissector
+        if dissector is not None and flow.reassembler is reassembler and self.fast_path:
+            side = reassembler.client if from_orig else reassembler.server
+            if not side.skipping:  # DESIGN rule 11: bytes the dissector will not read are swallowed
+                side.skip(dissector.opaque(from_orig))
 
     def _classify_datagram(self, flow: Flow, payload: bytes, from_orig: bool) -> None:
         """Name a UDP flow by its first datagrams (its port proposed a service when it was created).
@@ -478,16 +484,18 @@ class Pipeline:
         if factory is not None and flow.dissector is None:  # named by payload on an odd port (QUIC)
             flow.dissector = factory(flow)
 
-    def _deliver(self, flow: Flow, deliveries: Iterable[tuple[bool, bytes | Gap]], ts: float) -> None:
+    def _deliver(self, flow: Flow, deliveries: Iterable[tuple[bool, Delivery]], ts: float) -> None:
         dissector = flow.dissector
         for from_orig, item in deliveries:
             if dissector is None:
                 return
             try:
-                if isinstance(item, Gap):
+                if isinstance(item, bytes):
+                    events = dissector.feed(item, from_orig, ts)
+                elif isinstance(item, Gap):
                     events = dissector.gap(item.size, from_orig, ts)
                 else:
-                    events = dissector.feed(item, from_orig, ts)
+                    events = dissector.skipped(item.size, from_orig, ts)
             except Malformed as exc:
                 self._weird(ts, flow.uid, exc.reason, exc.detail)
                 flow.dissector = dissector = None

@@ -16,7 +16,7 @@ from analyzer.dissectors import dns as dns_dissector
 from analyzer.dissectors import ftp as ftp_dissector
 from analyzer.dissectors import netbeui as netbeui_dissector
 from analyzer.dissectors import smb as smb_dissector
-from analyzer.dissectors.base import DatagramParser, StreamDissectorFactory
+from analyzer.dissectors.base import DatagramParser, FlowDatagramDissectorFactory, StreamDissectorFactory
 from analyzer.dissectors.dbtls import MysqlDissector, PostgresqlDissector
 from analyzer.dissectors.dhcp import DhcpMessage, Dhcpv6Message
 from analyzer.dissectors.dns import DnsMessageEvent, DnsWeird
@@ -53,7 +53,7 @@ DATAGRAM_PARSERS: dict[str, DatagramParser] = {
 }
 """UDP service -> datagram parser."""
 
-UDP_DISSECTORS: dict[str, StreamDissectorFactory] = {
+UDP_DISSECTORS: dict[str, FlowDatagramDissectorFactory] = {
     "quic": QuicDissector,  # Initial keys, CRYPTO reassembly and connection IDs span datagrams
 }
 """UDP service -> per-flow dissector (one instance per flow, fed each datagram whole): for

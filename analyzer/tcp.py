@@ -33,15 +33,29 @@ then reports the bytes missing before a seen FIN. A segment more than a maximal 
 `next` cannot be in flight and is dropped (`dropped_segments`), as is data past the FIN.
 
 Common case. A segment at `next` with nothing held is delivered as the very `bytes` object passed in:
-no copy, no dict or index traffic, O(1). RST only sets `rst_seen` (its payload, a diagnostic text at
-most, is not stream data); late segments that fit before the FIN are still placed after FIN or RST.
-A keep-alive (at most one byte at `next - 1`) is ignored.
+no copy, no dict or index traffic, O(1).
+
+Opaque bytes (DESIGN.md rule 11). A consumer that knows the next `n` bytes of a direction are of no
+use to it (TLS application data, an HTTP body of known length) calls `skip(n)`: those bytes, the
+*skip zone*, are swallowed instead of delivered, neither copied nor retained. When the zone is over
+one `Skipped(count)` item stands for the bytes of it that arrived, in stream order, so the consumer
+counts exactly what it would have counted had it been fed them; holes inside the zone still come out
+as `Gap`s, after the `Skipped` of the bytes before them. `swallow()` lets a caller that read a
+segment's sequence number straight from a frame (the pipeline's fast path) take an in-order segment
+lying wholly inside a zone, without ending it, in O(1) and without the segment ever being decoded.
+Retransmitted bytes of a zone are counted but cannot be compared with what was swallowed.
+
+RST only sets `rst_seen` (its payload, a diagnostic text at most, is not stream data); late segments
+that fit before the FIN are still placed after FIN or RST. A keep-alive (at most one byte at
+`next - 1`) is ignored.
 """
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
+
+from analyzer.frozen import interpreted_inits
 
 SEQ_MODULUS = 1 << 32
 """TCP sequence numbers are 32-bit and wrap modulo 2^32 (RFC 9293)."""
@@ -102,16 +116,37 @@ def seq_le(a: int, b: int) -> bool:
     return seq_diff(b, a) >= 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Gap:
     """A run of stream bytes that will never be delivered (Zeek's missed_bytes)."""
 
     size: int
     """Number of bytes known to be missing at this point of the stream."""
 
+    def __init__(self, size: int) -> None:
+        self.size = size  # type: ignore[misc]  # a native store once compiled: analyzer/frozen.py
 
-Delivery: TypeAlias = bytes | Gap
-"""One item of the reassembled stream: in-order bytes, or a gap standing for missing bytes."""
+
+@dataclass(frozen=True, slots=True, init=False)
+class Skipped:
+    """Bytes of a skip zone (`DirectionReassembler.skip`) that arrived and were swallowed."""
+
+    size: int
+    """Number of bytes swallowed since the zone began or since the last `Gap` inside it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size  # type: ignore[misc]  # a native store once compiled: analyzer/frozen.py
+
+
+interpreted_inits(Gap, Skipped)
+
+Delivery: TypeAlias = bytes | Gap | Skipped
+"""One item of the reassembled stream: in-order bytes, a gap standing for missing bytes, or the
+count of bytes swallowed in a skip zone."""
+
+MAX_SKIP = 1 << 62
+"""A skip zone with no end in sight (a body that lasts until the connection closes): far beyond any
+stream a capture holds, and still a small int for the offset arithmetic."""
 
 
 class _SortedOffsets:
@@ -227,6 +262,8 @@ class DirectionReassembler:
         "_order",
         "_recent",
         "_recent_bytes",
+        "_skip_end",
+        "_skipped",
         "buffer_limit_hits",
         "delivered_bytes",
         "dropped_segments",
@@ -235,6 +272,7 @@ class DirectionReassembler:
         "overlap_conflicts",
         "retransmitted_bytes",
         "rst_seen",
+        "skipped_bytes",
     )
 
     def __init__(
@@ -254,6 +292,10 @@ class DirectionReassembler:
         # memory and this one never holds more than RETAINED_DELIVERED_CHUNKS
         self._recent: list[tuple[int, bytes]] = []
         self._recent_bytes = 0
+        self._skip_end = 0  # relative offset where the skip zone ends (no zone while <= _next)
+        self._skipped = 0  # bytes swallowed in the zone and not yet reported as Skipped
+        self.skipped_bytes = 0
+        """Bytes swallowed in skip zones (arrived, not delivered): counted apart from delivered."""
         self.missed_bytes = 0
         """Bytes given up on: holes skipped at the buffer limit or at flush (Zeek's missed_bytes)."""
         self.retransmitted_bytes = 0
@@ -289,6 +331,11 @@ class DirectionReassembler:
         return self._fin_at is not None
 
     @property
+    def skipping(self) -> bool:
+        """A skip zone is open: the bytes at `next` are to be swallowed."""
+        return self._skip_end > self._next
+
+    @property
     def complete(self) -> bool:
         """FIN seen and every byte before it delivered (or given up as a gap)."""
         return self._fin_at is not None and self._next >= self._fin_at
@@ -315,6 +362,12 @@ class DirectionReassembler:
         nxt = self._next
         rel = nxt + (((seq - base - nxt + SEQ_HALF) & SEQ_MASK) - SEQ_HALF)
         if rel == nxt and self._fin_at is None and not self._held:
+            if nxt < self._skip_end and n:
+                out: list[Delivery] = []
+                self._emit(out, payload)
+                if fin:
+                    self._fin_at = self._next
+                return out
             # Fast path: the next bytes with nothing held; deliver the caller's object as is.
             self._next = nxt + n
             self.delivered_bytes += n
@@ -326,6 +379,26 @@ class DirectionReassembler:
             return [payload]
         return self._place(rel, payload, fin)
 
+    def skip(self, size: int) -> None:
+        """Swallow the `size` bytes after those delivered so far (see "Opaque bytes" above); ignored
+        while a zone is still open, since the consumer's count of what it skips starts after it."""
+        if size > 0 and self._skip_end <= self._next:
+            self._skip_end = self._next + size
+
+    def swallow(self, seq: int, size: int) -> bool:
+        """Take the in-order segment (`seq`, `size` payload bytes, no SYN/FIN/RST) if it lies wholly
+        inside the open skip zone without reaching its end; else False and nothing changed."""
+        base = self._base
+        nxt = self._next
+        if base is None or self._held or self._fin_at is not None or nxt + size >= self._skip_end:
+            return False
+        if ((seq - base - nxt + SEQ_HALF) & SEQ_MASK) != SEQ_HALF:  # not exactly at `next`
+            return False
+        self._next = nxt + size
+        self._skipped += size
+        self.skipped_bytes += size
+        return True
+
     def flush(self) -> list[Delivery]:
         """Give up on every open hole: deliver what is held, with a Gap for each hole."""
         out: list[Delivery] = []
@@ -333,10 +406,8 @@ class DirectionReassembler:
             self._skip_hole(out)
         fin_at = self._fin_at
         if fin_at is not None and self._next < fin_at:
-            hole = fin_at - self._next
-            out.append(Gap(hole))
-            self.missed_bytes += hole
-            self._next = fin_at
+            self._gap(out, fin_at - self._next)
+        self._settle(out)
         return out
 
     # -- internals ------------------------------------------------------------------------------
@@ -446,22 +517,58 @@ class DirectionReassembler:
         """Deliver every held piece contiguous with next."""
         order, held = self._order, self._held
         while order and order.min() == self._next:
-            start = order.pop_min()
-            data = held.pop(start)
+            data = held.pop(order.pop_min())
             self._held_bytes -= len(data)
-            out.append(data)
-            self._next = start + len(data)
-            self.delivered_bytes += len(data)
-            self._remember(start, data)
+            self._emit(out, data)
+
+    def _emit(self, out: list[Delivery], data: bytes) -> None:
+        """Deliver `data`, the bytes at `next`: what falls in the skip zone is swallowed (and a
+        `Skipped` ends the zone), the rest is delivered and retained."""
+        start = self._next
+        zone_end = self._skip_end
+        if start < zone_end:
+            taken = min(len(data), zone_end - start)
+            self._skipped += taken
+            self.skipped_bytes += taken
+            start += taken
+            self._next = start
+            if start == zone_end:
+                self._settle(out)
+            if taken == len(data):
+                return
+            data = data[taken:]
+        out.append(data)
+        self._next = start + len(data)
+        self.delivered_bytes += len(data)
+        self._remember(start, data)
+
+    def _gap(self, out: list[Delivery], size: int) -> None:
+        """Give up on the `size` bytes at `next`: the part inside the skip zone is reported on its
+        own, after the `Skipped` of the zone's bytes before it, so the consumer's count stays exact."""
+        self.missed_bytes += size
+        nxt = self._next
+        if nxt < self._skip_end:
+            inside = min(size, self._skip_end - nxt)
+            self._settle(out)
+            out.append(Gap(inside))
+            nxt += inside
+            size -= inside
+        if size:
+            out.append(Gap(size))
+            nxt += size
+        self._next = nxt
+
+    def _settle(self, out: list[Delivery]) -> None:
+        """Report the bytes swallowed in the zone so far."""
+        if self._skipped:
+            out.append(Skipped(self._skipped))
+            self._skipped = 0
 
     def _skip_hole(self, out: list[Delivery]) -> None:
         """Give up on the hole before the first held piece, then deliver what follows it."""
-        start = self._order.min()
-        hole = start - self._next
+        hole = self._order.min() - self._next
         if hole > 0:
-            out.append(Gap(hole))
-            self.missed_bytes += hole
-            self._next = start
+            self._gap(out, hole)
         self._drain(out)
 
     def _remember(self, start: int, data: bytes) -> None:
@@ -496,6 +603,10 @@ class TcpReassembler:
         return side.segment(
             seq, payload, syn=bool(flags & TCP_SYN), fin=bool(flags & TCP_FIN), rst=bool(flags & TCP_RST)
         )
+
+    def skip(self, from_client: bool, size: int) -> None:
+        """Swallow the next `size` bytes of one direction (`DirectionReassembler.skip`)."""
+        (self.client if from_client else self.server).skip(size)
 
     def flush(self) -> list[tuple[bool, Delivery]]:
         """Flush both directions (client first): (from_client, delivery) pairs."""

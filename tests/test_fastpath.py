@@ -1,10 +1,12 @@
-"""The fast path (`flows.FastPath`) against the per-frame path: every capture, both ways, equal.
+"""The fast path (`flows.FastPath`) and skip zones against the per-frame path: every capture, equal.
 
-The fast path counts frames of undissected Ethernet/IPv4/TCP flows straight from the reader's buffer;
-it must change nothing but the time taken. Every capture we have is analysed twice, once with the
-fast path and once with every frame going through `Pipeline.process`, and the two JSON summaries
-must be equal key for key. The benchmark's own captures (bulk TCP, and the realistic mix with IPv6
-and VLAN tags) are made small here, so the fast path really takes frames in the test.
+The fast path counts frames straight from the reader's buffer (of undissected flows, bare ACKs, and
+segments inside a dissector's skip zone), and skip zones keep bytes a dissector will not read from
+reaching it; both must change nothing but the time taken. Every capture we have is analysed twice,
+once as the program runs and once with every frame going through `Pipeline.process` and every byte
+fed to its dissector (`fast_path=False`), and the two JSON summaries must be equal key for key. The
+benchmark's own captures (bulk TCP, and the realistic mix with IPv6 and VLAN tags) are made small
+here, so the fast path really takes frames in the test.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from analyzer.flows import FastPath, plain_ipv4_proto
+from analyzer.flows import FAST_LAYOUTS, FastPath, fast_layout, plain_ipv4_proto
 from analyzer.pipeline import Pipeline
 from analyzer.tcp import TcpReassembler
 from tests.oracle import REPO, SAMPLES, SHARED_PCAPS, needs_shared, sample_files, shared_files
@@ -99,7 +101,7 @@ def _learned_flow(history: str, flags: int) -> tuple[FastPath, Any]:
     flow = next(iter(pipe.flows))
     flow.history, flow.flags_orig = history, flags
     fast = FastPath()
-    fast.learn(first, flow, True)
+    fast.learn(first, ["eth", "ipv4", "tcp"], flow, True)
     return fast, flow
 
 
@@ -117,15 +119,70 @@ def test_fast_path_counts_only_what_update_would_count_the_same() -> None:
     assert not fast and not fast.count(data, 0, len(data), 3.0, len(data))
 
 
-def test_fast_path_takes_only_bare_acks_of_dissected_flows() -> None:
+def test_fast_path_takes_bare_acks_and_skip_zones_of_dissected_flows() -> None:
     fast, flow = _learned_flow("DA", 0x18)
     flow.reassembler = TcpReassembler()  # dissected from now on
-    ack, data = _frame(0x10), _frame(0x18, b"x" * 10)
+    ack, data = _frame(0x10), _frame(0x18, b"x" * 10)  # both at sequence number 1
     assert not fast.count(ack, 0, len(ack), 2.0, len(ack))  # the sender's SYN was never seen
     flow.isn_orig = 0
     assert fast.count(ack, 0, len(ack), 2.0, len(ack)) and flow.orig_pkts == 2
     assert not fast.count(data, 0, len(data), 3.0, len(data))  # payload goes to the reassembler
+    side = flow.reassembler.client
+    side.segment(0, b"", syn=True)  # the SYN: stream offset 0 is sequence number 1
+    side.skip(10)
+    assert not fast.count(data, 0, len(data), 3.0, len(data))  # it would end the zone: per frame
+    side.skip(0)
+    flow.reassembler.client = side = type(side)()
+    side.segment(0, b"", syn=True)
+    side.skip(11)
+    assert fast.count(data, 0, len(data), 3.0, len(data)) and side.skipped_bytes == 10
+    assert not fast.count(data, 0, len(data), 4.0, len(data))  # a retransmission: not at `next`
     flow.reassembler, flow.classify_tries = None, 0  # not classified yet: payload would be looked at
-    assert not fast.count(data, 0, len(data), 3.0, len(data))
+    assert not fast.count(data, 0, len(data), 5.0, len(data))
     flow.classify_tries = 2  # given up on: everything only counts
-    assert fast.count(data, 0, len(data), 3.0, len(data)) and flow.orig_bytes == 15
+    assert fast.count(data, 0, len(data), 5.0, len(data)) and flow.orig_bytes == 25
+
+
+def _tagged(frame: bytes, vid: int = 7) -> bytes:
+    return frame[:12] + struct.pack("!HH", 0x8100, vid) + frame[12:]
+
+
+def _frame6(flags: int, payload: bytes = b"", next_header: int = 6) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", 40000, 443, 1, 1, 0x50, flags, 1000, 0, 0) + payload
+    ip = struct.pack("!IHBB16s16s", 0x60000000, len(tcp), next_header, 64, b"\x20" + bytes(15),
+                     b"\x20" + bytes(14) + b"\x01") + tcp  # fmt: skip
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x86\xdd" + ip
+
+
+def test_fast_layouts_are_read_at_their_offsets() -> None:
+    for frame, layout in (
+        (_frame(0x10), 0),
+        (_tagged(_frame(0x10)), 1),
+        (_frame6(0x10), 2),
+        (_tagged(_frame6(0x10)), 3),
+    ):
+        found = fast_layout(frame, 0, len(frame))
+        assert found is not None and found[1] == layout, FAST_LAYOUTS[layout]
+        key, _, tcp, ip_end = found
+        assert key.endswith(struct.pack("!HH", 40000, 443)) and len(key) == (36 if layout & 2 else 12)
+        assert frame[tcp : tcp + 2] == struct.pack("!H", 40000) and ip_end == len(frame)
+    for refused in (
+        _frame(0x10, ihl=6),
+        _frame(0x10, frag=0x2000),
+        _frame6(0x10, next_header=0),  # a hop-by-hop header first
+        _frame6(0x10)[:-1],  # cut
+        _tagged(_tagged(_frame(0x10))),  # two tags
+    ):
+        assert fast_layout(refused, 0, len(refused)) is None
+
+
+def test_fast_path_keeps_each_direction_to_its_layout() -> None:
+    fast, flow = _learned_flow("D", 0x18)
+    tagged = _tagged(_frame(0x18, b"x" * 10))  # same addresses and ports, with a tag
+    assert not fast.count(tagged, 0, len(tagged), 2.0, len(tagged))
+    fast6 = FastPath()
+    frame6 = _frame6(0x18, b"x")
+    fast6.learn(frame6, ["eth", "ipv6", "ipv6.hopopts", "tcp"], flow, True)  # not the frame's layers
+    assert not fast6.entries
+    fast6.learn(frame6, ["eth", "ipv6", "tcp"], flow, True)
+    assert fast6.count(frame6, 0, len(frame6), 2.0, len(frame6)) and fast6.layout_frames == [0, 0, 1, 0]

@@ -4,6 +4,11 @@
 - A stream dissector is one object per TCP flow, built as `Dissector(flow)`, with
   `feed(data, from_client, ts)`, `gap(size, from_client, ts)` and `close(ts)`, each returning a list of
   events. Inside, readers return an event, None for "need more bytes", or raise `Malformed`.
+- It also answers `opaque(from_client)`: how many of the bytes right after those it was given it will
+  not look at (TLS application data, an HTTP body of known length; 0 when it needs them all). The
+  pipeline asks after each delivery; the reassembler then swallows those bytes without buffering
+  them (DESIGN.md rule 11) and reports them as `skipped(size, from_client, ts)`, which must do what
+  `feed` would have done with `size` such bytes. Gaps inside them still arrive through `gap`.
 
 A stream dissector may relabel its own flow (`flow.service = "smtp"`, e.g. after STARTTLS) since
 it is handed the Flow. Events are frozen, slotted dataclasses defined by each protocol module; the
@@ -35,8 +40,23 @@ class StreamDissector(Protocol):
 
     def close(self, ts: float) -> list[Event]: ...
 
+    def opaque(self, from_client: bool) -> int: ...
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[Event]: ...
+
 
 StreamDissectorFactory = Callable[["Flow"], StreamDissector]
+
+
+class FlowDatagramDissector(Protocol):
+    """One per UDP flow whose protocol keeps state across datagrams (QUIC): fed each datagram whole."""
+
+    def feed(self, data: bytes, from_client: bool, ts: float) -> list[Event]: ...
+
+    def close(self, ts: float) -> list[Event]: ...
+
+
+FlowDatagramDissectorFactory = Callable[["Flow"], FlowDatagramDissector]
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,13 @@ class _TlsPreface:
         buf += data
         return self._advance(from_client, ts)
 
+    def opaque(self, from_client: bool) -> int:
+        """After the switch, what the TLS dissector will not read; the preface is read whole."""
+        return self._tls.opaque(from_client) if self._tls is not None else 0
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[object]:
+        return self._tls.skipped(size, from_client, ts) if self._tls is not None else []
+
     def gap(self, size: int, from_client: bool, ts: float) -> list[object]:
         if self._tls is not None:
             return self._tls.gap(size, from_client, ts)

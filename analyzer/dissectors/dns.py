@@ -790,6 +790,13 @@ class DnsTcpDissector:
             malformed=None if error is None else error.reason,
         )
 
+    def opaque(self, from_client: bool) -> int:
+        """Reads every byte (message framing is in the stream)."""
+        return 0
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[object]:
+        return []
+
     def feed(self, data: bytes, from_client: bool, ts: float) -> list[object]:
         d = self._dirs[from_client]
         if d.dead:

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.dissectors.base import ExpectedConnection, TlsUpgrade
 from analyzer.errors import Malformed
+from analyzer.tcp import MAX_SKIP
 
 if TYPE_CHECKING:
     from analyzer.flows import Flow
@@ -447,6 +448,16 @@ class FtpDissector:
             return []
         return self._lines(data, from_client, ts)
 
+    def opaque(self, from_client: bool) -> int:
+        """After AUTH TLS, what the TLS dissector will not read; the control channel reads it all."""
+        return self._tls.opaque(from_client) if self._tls is not None else 0
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[object]:
+        if self._tls is None:
+            return []
+        events: list[object] = self._tls.skipped(size, from_client, ts)
+        return events
+
     def gap(self, size: int, from_client: bool, ts: float) -> list[object]:
         if self._tls is not None:
             events: list[object] = self._tls.gap(size, from_client, ts)
@@ -799,6 +810,16 @@ class FtpDataDissector:
             self._head_dir = from_client
         if self._head_dir == from_client and len(self._head) < MIME_SNIFF_BYTES:
             self._head += data[: MIME_SNIFF_BYTES - len(self._head)]
+        return []
+
+    def opaque(self, from_client: bool) -> int:
+        """Everything after the bytes kept for MIME sniffing is only counted."""
+        if self._head_dir is None or (self._head_dir == from_client and len(self._head) < MIME_SNIFF_BYTES):
+            return 0
+        return MAX_SKIP
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[object]:
+        self._bytes[from_client] += size
         return []
 
     def gap(self, size: int, from_client: bool, ts: float) -> list[object]:

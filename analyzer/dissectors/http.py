@@ -65,6 +65,7 @@ from analyzer.dissectors.http_lines import (
     is_http_start,
 )
 from analyzer.errors import Malformed
+from analyzer.tcp import MAX_SKIP
 
 if TYPE_CHECKING:
     from analyzer.flows import Flow
@@ -371,6 +372,29 @@ class HttpDissector:
             return []
         self._ts, self._out = ts, []
         self._consume(self._sides[from_client], data)
+        return self._out
+
+    def opaque(self, from_client: bool) -> int:
+        """Body bytes still to come whose count is known (or a body lasting until the close): the
+        reassembler may swallow them; nothing in a body is parsed."""
+        if self._over:
+            return 0
+        side = self._sides[from_client]
+        if side.state in _COUNTED_BODY:
+            return side.remaining
+        return MAX_SKIP if side.state == UNTIL_CLOSE else 0
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[object]:
+        """`size` body bytes that `opaque` announced went by: counted as `feed` counts them."""
+        if self._over or size <= 0:
+            return []
+        self._ts, self._out = ts, []
+        side = self._sides[from_client]
+        if side.state in _COUNTED_BODY:
+            self._consume_body(side, min(size, side.remaining))
+        elif side.state == UNTIL_CLOSE:
+            assert side.msg is not None
+            side.msg.body_len += size
         return self._out
 
     def gap(self, size: int, from_client: bool, ts: float) -> list[object]:

@@ -311,6 +311,12 @@ class _Discard:
     def close(self, ts: float) -> list[Any]:
         return []
 
+    def opaque(self, from_client: bool) -> int:
+        return 0
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[Any]:
+        return []
+
 
 class LineProtocol:
     """Stream-dissector skeleton for SMTP/POP3/IMAP: line, body, raw and held modes, then TLS."""
@@ -338,6 +344,19 @@ class LineProtocol:
             return events
         events = self._begin(ts)
         events += self._process(data, from_client, ts)
+        return events
+
+    def opaque(self, from_client: bool) -> int:
+        """After STARTTLS, what the TLS dissector will not read; the clear-text part is read whole."""
+        if self._tls is None:
+            return 0
+        size: int = self._tls.opaque(from_client)
+        return size
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[Any]:
+        if self._tls is None:
+            return []
+        events: list[Any] = self._tls.skipped(size, from_client, ts)
         return events
 
     def gap(self, size: int, from_client: bool, ts: float) -> list[Any]:

@@ -71,6 +71,13 @@ class SmbDissector:
                 pos = self._body(d, data, pos, from_client, ts, events)
         return events
 
+    def opaque(self, from_client: bool) -> int:
+        """Reads every byte (message framing is in the stream)."""
+        return 0
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[object]:
+        return []
+
     def gap(self, size: int, from_client: bool, ts: float) -> list[object]:
         d = self._dirs[from_client]
         events: list[object] = []

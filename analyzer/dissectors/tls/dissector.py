@@ -294,6 +294,24 @@ class TlsDissector:
                 break
         return events
 
+    def opaque(self, from_client: bool) -> int:
+        """The rest of a ciphertext record being skipped: the reassembler may swallow it."""
+        side = self._client if from_client else self._server
+        return side.need if side.state == _SKIP and not side.hs else 0
+
+    def skipped(self, size: int, from_client: bool, ts: float) -> list[object]:
+        """`size` bytes of the ciphertext record `opaque` announced went by: as `feed` in SKIP."""
+        side = self._client if from_client else self._server
+        if side.state != _SKIP:
+            return []
+        side.last_ts = ts
+        side.need -= size
+        if side.rtype == CT_APPLICATION_DATA:
+            side.app_bytes += size
+        if side.need == 0:
+            side.state = _HEADER
+        return []
+
     def gap(self, size: int, from_client: bool, ts: float) -> list[object]:
         side = self._client if from_client else self._server
         if side.state == _LOST:
