@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -79,6 +80,14 @@ def main() -> None:
       pcap-analyzer report trace.pcap -o trace.html
       pcap-analyzer COMMAND --help
     """
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
+GC_YOUNG_THRESHOLD = 50_000
+"""Allocations between two collections of the young generation (CPython's default: 700). Analysing a
+capture allocates millions of short-lived objects (packets, events, records) and hardly any reference
+cycle, so collecting every 700 allocations mostly re-walks live flows for nothing: it cost about 4% of
+a run (perf, realistic benchmark capture). Cycles are still collected, only less often."""
 
 
 def _print_version(ctx: click.Context) -> None:

@@ -76,13 +76,20 @@ def make_uid(first_ts: float, key: FlowKey) -> str:
     proto, a_ip, a_port, b_ip, b_port = key
     micros = round(first_ts * 1e6) & _UID_TIME_MASK if math.isfinite(first_ts) else 0
     material = _UID_HEAD.pack(micros, proto, a_port) + a_ip + _UID_PORT.pack(b_port) + b_ip
-    # 13 bytes (104 bits) cover 62**17, so every one of the 17 characters varies.
-    n = int.from_bytes(hashlib.blake2b(material, digest_size=13).digest(), "big")
-    chars = []
-    for _ in range(17):
-        n, r = divmod(n, 62)
-        chars.append(_B62[r])
-    return "C" + "".join(chars)
+    # 13 bytes (104 bits) cover 62**17, so every one of the 17 characters varies. The 17 base-62
+    # digits, least significant first, are taken as 9 and 8 from two halves that fit a machine word.
+    n = int.from_bytes(hashlib.blake2b(material, digest_size=13).digest(), "big") % _B62_17
+    high, low = divmod(n, _B62_9)
+    chars = ["C"]
+    for part, digits in ((low, 9), (high, 8)):
+        for _ in range(digits):
+            part, r = divmod(part, 62)
+            chars.append(_B62[r])
+    return "".join(chars)
+
+
+_B62_9 = 62**9
+_B62_17 = 62**17
 
 
 class Flow:

@@ -41,6 +41,7 @@ from analyzer.decode.tunnels import UDP_TUNNEL_PORTS
 from analyzer.dissectors.base import ExpectedConnection
 from analyzer.errors import CaptureError, Malformed
 from analyzer.flows import FAST_LAYOUTS, FastPath, Flow, FlowTable, plain_ipv4_proto
+from analyzer.frozen import interpreted_inits
 from analyzer.ports import udp_port_service
 from analyzer.signatures import RTP_HEADER, is_rtp_header, rtp_pair
 from analyzer.summary import CoreCounts, Summary
@@ -94,7 +95,7 @@ def _owner(a: bytes, b: bytes, parts: int) -> int:
     return zlib.crc32(a + b if a <= b else b + a) % parts
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Weird:
     """One malformed thing seen, Zeek weird.log style."""
 
@@ -116,6 +117,12 @@ class Weird:
     """The malformed reason (e.g. dns.name_loop)."""
     detail: str
     """Free-form detail (Zeek's addl)."""
+
+    def __init__(self, ts: float, uid: str | None, name: str, detail: str) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.name = name  # type: ignore[misc]
+        self.detail = detail  # type: ignore[misc]
 
 
 @dataclass(slots=True)
@@ -719,3 +726,6 @@ def analyze(
 
 
 __all__ = ["FileStats", "Pipeline", "Weird", "analyze", "ip_text"]
+
+
+interpreted_inits(Weird)

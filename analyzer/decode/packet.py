@@ -166,13 +166,27 @@ class Packet:
         )
 
 
+MAX_IP_TEXTS = 1 << 16
+"""Addresses whose text form is remembered (`ip_text`): every event names its flow's addresses, and
+formatting one costs more than looking it up; emptied when full, so it stays bounded."""
+_ip_texts: dict[bytes, str] = {}
+
+
 def ip_text(raw: bytes) -> str:
     """Text form of a 4- or 16-byte address ('' for none)."""
+    text = _ip_texts.get(raw)
+    if text is not None:
+        return text
     if len(raw) == 4:
-        return socket.inet_ntop(socket.AF_INET, raw)
-    if len(raw) == 16:
-        return socket.inet_ntop(socket.AF_INET6, raw)
-    return ""
+        text = socket.inet_ntop(socket.AF_INET, raw)
+    elif len(raw) == 16:
+        text = socket.inet_ntop(socket.AF_INET6, raw)
+    else:
+        return ""
+    if len(_ip_texts) >= MAX_IP_TEXTS:
+        _ip_texts.clear()
+    _ip_texts[raw] = text
+    return text
 
 
 def mac_text(raw: bytes) -> str:

@@ -65,6 +65,7 @@ from analyzer.dissectors.http_lines import (
     is_http_start,
 )
 from analyzer.errors import Malformed
+from analyzer.frozen import interpreted_inits
 from analyzer.tcp import MAX_SKIP
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ _KEPT_FIELDS = frozenset(
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class HttpRequest:
     """A request head was seen (complete, or cut by missing bytes)."""
 
@@ -127,8 +128,40 @@ class HttpRequest:
     content_type: str | None
     """Content-Type header."""
 
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        orig_h: str,
+        orig_p: int,
+        resp_h: str,
+        resp_p: int,
+        trans_depth: int,
+        method: str,
+        uri: str,
+        version: str | None,
+        host: str | None,
+        user_agent: str | None,
+        referrer: str | None,
+        content_type: str | None,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.trans_depth = trans_depth  # type: ignore[misc]
+        self.method = method  # type: ignore[misc]
+        self.uri = uri  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.host = host  # type: ignore[misc]
+        self.user_agent = user_agent  # type: ignore[misc]
+        self.referrer = referrer  # type: ignore[misc]
+        self.content_type = content_type  # type: ignore[misc]
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class HttpResponse:
     """A response head carrying a status code was seen (interim 1xx answers included)."""
 
@@ -155,6 +188,32 @@ class HttpResponse:
     content_type: str | None
     """Content-Type header."""
 
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        orig_h: str,
+        orig_p: int,
+        resp_h: str,
+        resp_p: int,
+        trans_depth: int,
+        status_code: int,
+        status_msg: str,
+        version: str,
+        content_type: str | None,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.trans_depth = trans_depth  # type: ignore[misc]
+        self.status_code = status_code  # type: ignore[misc]
+        self.status_msg = status_msg  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.content_type = content_type  # type: ignore[misc]
+
 
 @dataclass(frozen=True, slots=True)
 class HttpUpgrade:
@@ -180,7 +239,7 @@ class HttpUpgrade:
     """101, or the 2xx answering CONNECT."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class HttpTransaction:
     """One request/response exchange, as Zeek's http.log has it."""
 
@@ -228,6 +287,54 @@ class HttpTransaction:
     """Media type of the response body from its Content-Type header (not sniffed, unlike Zeek)."""
     upgrade: str | None
     """Protocol the connection switched to after this exchange (101 / CONNECT), else None."""
+
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        orig_h: str,
+        orig_p: int,
+        resp_h: str,
+        resp_p: int,
+        trans_depth: int,
+        method: str | None,
+        host: str | None,
+        uri: str | None,
+        referrer: str | None,
+        version: str | None,
+        user_agent: str | None,
+        request_body_len: int,
+        response_body_len: int,
+        status_code: int | None,
+        status_msg: str | None,
+        info_code: int | None,
+        info_msg: str | None,
+        orig_mime_types: tuple[str, ...],
+        resp_mime_types: tuple[str, ...],
+        upgrade: str | None,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.trans_depth = trans_depth  # type: ignore[misc]
+        self.method = method  # type: ignore[misc]
+        self.host = host  # type: ignore[misc]
+        self.uri = uri  # type: ignore[misc]
+        self.referrer = referrer  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.user_agent = user_agent  # type: ignore[misc]
+        self.request_body_len = request_body_len  # type: ignore[misc]
+        self.response_body_len = response_body_len  # type: ignore[misc]
+        self.status_code = status_code  # type: ignore[misc]
+        self.status_msg = status_msg  # type: ignore[misc]
+        self.info_code = info_code  # type: ignore[misc]
+        self.info_msg = info_msg  # type: ignore[misc]
+        self.orig_mime_types = orig_mime_types  # type: ignore[misc]
+        self.resp_mime_types = resp_mime_types  # type: ignore[misc]
+        self.upgrade = upgrade  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -834,3 +941,6 @@ __all__ = [
     "HttpUpgrade",
     "is_http_start",
 ]
+
+
+interpreted_inits(HttpRequest, HttpResponse, HttpTransaction)

@@ -35,6 +35,7 @@ from analyzer.decode import (
 from analyzer.dissectors.base import Event
 from analyzer.dissectors.ndp import NDP_TYPES, parse_ndp
 from analyzer.errors import Malformed
+from analyzer.frozen import interpreted_inits
 
 # --- limits -------------------------------------------------------------------------------------
 
@@ -294,7 +295,7 @@ def icmp_name(version: int, icmp_type: int, code: int) -> str:
 # --- events -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class IcmpMessage:
     """One ICMP or ICMPv6 message (the outermost ICMP header of a frame)."""
 
@@ -317,8 +318,30 @@ class IcmpMessage:
     malformed: str | None = None
     """Reason the message body broke the rules (cut header, truncated quote, bad ND option), else None."""
 
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        ip_version: int,
+        src: str,
+        dst: str,
+        icmp_type: int,
+        icmp_code: int,
+        name: str,
+        malformed: str | None = None,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.ip_version = ip_version  # type: ignore[misc]
+        self.src = src  # type: ignore[misc]
+        self.dst = dst  # type: ignore[misc]
+        self.icmp_type = icmp_type  # type: ignore[misc]
+        self.icmp_code = icmp_code  # type: ignore[misc]
+        self.name = name  # type: ignore[misc]
+        self.malformed = malformed  # type: ignore[misc]
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class IcmpError:
     """An ICMP error and the datagram it quotes (the one that failed)."""
 
@@ -365,8 +388,54 @@ class IcmpError:
     malformed: str | None = None
     """Reason the quote or extension broke the rules, else None."""
 
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        ip_version: int,
+        icmp_type: int,
+        icmp_code: int,
+        name: str,
+        reporter: str,
+        notified: str,
+        quote_len: int,
+        proto: int | None = None,
+        orig_h: str | None = None,
+        orig_p: int | None = None,
+        resp_h: str | None = None,
+        resp_p: int | None = None,
+        quoted_icmp: str | None = None,
+        mtu: int | None = None,
+        gateway: str | None = None,
+        pointer: int | None = None,
+        mpls_labels: tuple[int, ...] = (),
+        extension_classes: tuple[int, ...] = (),
+        malformed: str | None = None,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.ip_version = ip_version  # type: ignore[misc]
+        self.icmp_type = icmp_type  # type: ignore[misc]
+        self.icmp_code = icmp_code  # type: ignore[misc]
+        self.name = name  # type: ignore[misc]
+        self.reporter = reporter  # type: ignore[misc]
+        self.notified = notified  # type: ignore[misc]
+        self.quote_len = quote_len  # type: ignore[misc]
+        self.proto = proto  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.quoted_icmp = quoted_icmp  # type: ignore[misc]
+        self.mtu = mtu  # type: ignore[misc]
+        self.gateway = gateway  # type: ignore[misc]
+        self.pointer = pointer  # type: ignore[misc]
+        self.mpls_labels = mpls_labels  # type: ignore[misc]
+        self.extension_classes = extension_classes  # type: ignore[misc]
+        self.malformed = malformed  # type: ignore[misc]
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class IcmpEcho:
     """An echo request or reply (ping)."""
 
@@ -388,6 +457,28 @@ class IcmpEcho:
     """Sequence number."""
     data_len: int
     """Bytes of echo data."""
+
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        ip_version: int,
+        src: str,
+        dst: str,
+        request: bool,
+        ident: int,
+        seq: int,
+        data_len: int,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.ip_version = ip_version  # type: ignore[misc]
+        self.src = src  # type: ignore[misc]
+        self.dst = dst  # type: ignore[misc]
+        self.request = request  # type: ignore[misc]
+        self.ident = ident  # type: ignore[misc]
+        self.seq = seq  # type: ignore[misc]
+        self.data_len = data_len  # type: ignore[misc]
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -651,3 +742,6 @@ __all__ = [
     "parse_icmpv6",
     "type_name",
 ]
+
+
+interpreted_inits(IcmpMessage, IcmpError, IcmpEcho)

@@ -7,13 +7,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from analyzer.frozen import interpreted_inits
 from analyzer.records import to_jsonable
 
 TOP_FLOWS = 25
 """Conversations kept for the "top by bytes" table; a bounded heap, whatever the capture size."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ConnRecord:
     """One finished conversation, as Zeek's conn.log has it."""
 
@@ -60,6 +61,52 @@ class ConnRecord:
     tunnel_parents: tuple[str, ...] = ()
     """uids of the tunnels that carried this flow, outermost first (Zeek's tunnel_parents)."""
 
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        orig_h: str,
+        orig_p: int,
+        resp_h: str,
+        resp_p: int,
+        proto: str,
+        service: str | None,
+        service_how: str | None,
+        duration: float,
+        orig_bytes: int,
+        resp_bytes: int,
+        conn_state: str,
+        missed_bytes: int,
+        history: str,
+        orig_pkts: int,
+        orig_ip_bytes: int,
+        resp_pkts: int,
+        resp_ip_bytes: int,
+        parent_uid: str | None = None,
+        tunnel_parents: tuple[str, ...] = (),
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.proto = proto  # type: ignore[misc]
+        self.service = service  # type: ignore[misc]
+        self.service_how = service_how  # type: ignore[misc]
+        self.duration = duration  # type: ignore[misc]
+        self.orig_bytes = orig_bytes  # type: ignore[misc]
+        self.resp_bytes = resp_bytes  # type: ignore[misc]
+        self.conn_state = conn_state  # type: ignore[misc]
+        self.missed_bytes = missed_bytes  # type: ignore[misc]
+        self.history = history  # type: ignore[misc]
+        self.orig_pkts = orig_pkts  # type: ignore[misc]
+        self.orig_ip_bytes = orig_ip_bytes  # type: ignore[misc]
+        self.resp_pkts = resp_pkts  # type: ignore[misc]
+        self.resp_ip_bytes = resp_ip_bytes  # type: ignore[misc]
+        self.parent_uid = parent_uid  # type: ignore[misc]
+        self.tunnel_parents = tunnel_parents  # type: ignore[misc]
+
 
 class ConnTracker:
     """Counts conversations by protocol, state and service and keeps the top ones by bytes."""
@@ -96,3 +143,6 @@ class ConnTracker:
                 "top": [to_jsonable(r) for r in top],
             }
         }
+
+
+interpreted_inits(ConnRecord)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analyzer.dissectors.tls.constants import cipher_name, is_tls13, version_name
+from analyzer.frozen import interpreted_inits
 
 # -- events -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class TlsClientHello:
     """A ClientHello (or SSLv2-compatible CLIENT-HELLO) and its fingerprints."""
 
@@ -60,13 +61,61 @@ class TlsClientHello:
     """Cut short (snap length, or the stream ended or lost bytes inside it): the fields are those its
     first bytes hold whole, JA3 is None and JA4 empty (a fingerprint of part of a hello would lie)."""
 
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        orig_h: str,
+        orig_p: int,
+        resp_h: str,
+        resp_p: int,
+        version: int,
+        supported_versions: tuple[int, ...],
+        server_name: str | None,
+        alpn: tuple[str, ...],
+        ciphers: tuple[int, ...],
+        extensions: tuple[int, ...],
+        groups: tuple[int, ...],
+        point_formats: tuple[int, ...],
+        signature_algorithms: tuple[int, ...],
+        session_id: str,
+        sslv2: bool,
+        ja3: str | None,
+        ja3_full: str | None,
+        ja4: str,
+        from_orig: bool = True,
+        truncated: bool = False,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.supported_versions = supported_versions  # type: ignore[misc]
+        self.server_name = server_name  # type: ignore[misc]
+        self.alpn = alpn  # type: ignore[misc]
+        self.ciphers = ciphers  # type: ignore[misc]
+        self.extensions = extensions  # type: ignore[misc]
+        self.groups = groups  # type: ignore[misc]
+        self.point_formats = point_formats  # type: ignore[misc]
+        self.signature_algorithms = signature_algorithms  # type: ignore[misc]
+        self.session_id = session_id  # type: ignore[misc]
+        self.sslv2 = sslv2  # type: ignore[misc]
+        self.ja3 = ja3  # type: ignore[misc]
+        self.ja3_full = ja3_full  # type: ignore[misc]
+        self.ja4 = ja4  # type: ignore[misc]
+        self.from_orig = from_orig  # type: ignore[misc]
+        self.truncated = truncated  # type: ignore[misc]
+
     @property
     def offers_tls13(self) -> bool:
         """supported_versions lists TLS 1.3 (or a draft of it)."""
         return any(is_tls13(v) for v in self.supported_versions)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class TlsServerHello:
     """A ServerHello (or HelloRetryRequest, or SSLv2 SERVER-HELLO) and its fingerprints."""
 
@@ -108,6 +157,48 @@ class TlsServerHello:
     """JA3S full string."""
     ja4s: str
     """JA4S fingerprint (FoxIO)."""
+
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        orig_h: str,
+        orig_p: int,
+        resp_h: str,
+        resp_p: int,
+        version: int,
+        legacy_version: int,
+        cipher: int,
+        alpn: str | None,
+        extensions: tuple[int, ...],
+        key_share_group: int | None,
+        session_id: str,
+        hello_retry_request: bool,
+        psk_accepted: bool,
+        sslv2: bool,
+        ja3s: str,
+        ja3s_full: str,
+        ja4s: str,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.legacy_version = legacy_version  # type: ignore[misc]
+        self.cipher = cipher  # type: ignore[misc]
+        self.alpn = alpn  # type: ignore[misc]
+        self.extensions = extensions  # type: ignore[misc]
+        self.key_share_group = key_share_group  # type: ignore[misc]
+        self.session_id = session_id  # type: ignore[misc]
+        self.hello_retry_request = hello_retry_request  # type: ignore[misc]
+        self.psk_accepted = psk_accepted  # type: ignore[misc]
+        self.sslv2 = sslv2  # type: ignore[misc]
+        self.ja3s = ja3s  # type: ignore[misc]
+        self.ja3s_full = ja3s_full  # type: ignore[misc]
+        self.ja4s = ja4s  # type: ignore[misc]
 
     @property
     def version_name(self) -> str:
@@ -154,7 +245,7 @@ class TlsMalformedMessage:
     """What was wrong."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class TlsHandshake:
     """One TLS connection summed up at its end, as Zeek's ssl.log plus the stages seen."""
 
@@ -218,3 +309,70 @@ class TlsHandshake:
     """The client started with an SSLv2-compatible hello."""
     lost_sync: bool
     """A TCP gap cut a record: later records of that direction were not read."""
+
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        orig_h: str,
+        orig_p: int,
+        resp_h: str,
+        resp_p: int,
+        version: str | None,
+        cipher: str | None,
+        curve: str | None,
+        server_name: str | None,
+        resumed: bool,
+        last_alert: str | None,
+        next_protocol: str | None,
+        established: bool,
+        history: str,
+        ja3: str | None,
+        ja3s: str | None,
+        ja4: str | None,
+        ja4s: str | None,
+        stages: tuple[str, ...],
+        hello_retry_request: bool,
+        client_hellos: int,
+        server_hellos: int,
+        cert_chain_fps: tuple[str, ...],
+        client_cert_chain_fps: tuple[str, ...],
+        sni_matches_cert: bool | None,
+        client_app_bytes: int,
+        server_app_bytes: int,
+        sslv2_hello: bool,
+        lost_sync: bool,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.cipher = cipher  # type: ignore[misc]
+        self.curve = curve  # type: ignore[misc]
+        self.server_name = server_name  # type: ignore[misc]
+        self.resumed = resumed  # type: ignore[misc]
+        self.last_alert = last_alert  # type: ignore[misc]
+        self.next_protocol = next_protocol  # type: ignore[misc]
+        self.established = established  # type: ignore[misc]
+        self.history = history  # type: ignore[misc]
+        self.ja3 = ja3  # type: ignore[misc]
+        self.ja3s = ja3s  # type: ignore[misc]
+        self.ja4 = ja4  # type: ignore[misc]
+        self.ja4s = ja4s  # type: ignore[misc]
+        self.stages = stages  # type: ignore[misc]
+        self.hello_retry_request = hello_retry_request  # type: ignore[misc]
+        self.client_hellos = client_hellos  # type: ignore[misc]
+        self.server_hellos = server_hellos  # type: ignore[misc]
+        self.cert_chain_fps = cert_chain_fps  # type: ignore[misc]
+        self.client_cert_chain_fps = client_cert_chain_fps  # type: ignore[misc]
+        self.sni_matches_cert = sni_matches_cert  # type: ignore[misc]
+        self.client_app_bytes = client_app_bytes  # type: ignore[misc]
+        self.server_app_bytes = server_app_bytes  # type: ignore[misc]
+        self.sslv2_hello = sslv2_hello  # type: ignore[misc]
+        self.lost_sync = lost_sync  # type: ignore[misc]
+
+
+interpreted_inits(TlsClientHello, TlsServerHello, TlsHandshake)

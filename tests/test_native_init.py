@@ -1,0 +1,63 @@
+"""Frozen dataclasses with a written-out `__init__` (analyzer/frozen.py) build what they declare.
+
+Such a class lists its fields twice: once as the dataclass fields (what reports, JSON and pickling
+read) and once as the parameters of its `__init__` (what mypyc compiles). Every one of them, found by
+importing every module of the package, must take all its fields positionally in their declared order,
+take the declared defaults, and stay frozen, compiled or not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from typing import Any
+
+import pytest
+
+import analyzer
+
+
+def _written_out() -> list[type]:
+    found: dict[str, type] = {}
+    for info in pkgutil.walk_packages(analyzer.__path__, "analyzer."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and dataclasses.is_dataclass(value)
+                and value.__module__ == info.name
+                and not value.__dataclass_params__.init  # type: ignore[attr-defined]
+            ):
+                found[f"{info.name}.{value.__qualname__}"] = value
+    return [found[name] for name in sorted(found)]
+
+
+CLASSES = _written_out()
+
+
+def test_the_hot_events_are_written_out() -> None:
+    names = {cls.__name__ for cls in CLASSES}
+    assert {"Gap", "Skipped", "ConnRecord", "IcmpEcho", "TlsClientHello", "HttpTransaction"} <= names
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: f"{c.__module__}.{c.__name__}")
+def test_init_takes_every_field_in_order_with_its_default(cls: type) -> None:
+    fields = dataclasses.fields(cls)
+    assert all(f.init for f in fields)
+    sentinels: list[Any] = [object() for _ in fields]
+    built = cls(*sentinels)
+    for f, sentinel in zip(fields, sentinels, strict=True):
+        assert getattr(built, f.name) is sentinel, f.name
+    required = [
+        f for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    assert fields[: len(required)] == tuple(required)  # no required field after a defaulted one
+    partial = cls(*sentinels[: len(required)])
+    for f in fields[len(required) :]:
+        expected = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        assert getattr(partial, f.name) == expected, f.name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(built, fields[0].name, None)
+    keyword = cls(**{f.name: s for f, s in zip(fields, sentinels, strict=True)})
+    assert keyword == built
