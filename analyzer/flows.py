@@ -79,12 +79,14 @@ def make_uid(first_ts: float, key: FlowKey) -> str:
     # 13 bytes (104 bits) cover 62**17, so every one of the 17 characters varies. The 17 base-62
     # digits, least significant first, are taken as 9 and 8 from two halves that fit a machine word.
     n = int.from_bytes(hashlib.blake2b(material, digest_size=13).digest(), "big") % _B62_17
-    high, low = divmod(n, _B62_9)
+    high, low = n // _B62_9, n % _B62_9
     chars = ["C"]
-    for part, digits in ((low, 9), (high, 8)):
-        for _ in range(digits):
-            part, r = divmod(part, 62)
-            chars.append(_B62[r])
+    for _ in range(9):
+        chars.append(_B62[low % 62])
+        low //= 62
+    for _ in range(8):
+        chars.append(_B62[high % 62])
+        high //= 62
     return "".join(chars)
 
 

@@ -183,7 +183,9 @@ class Pipeline:
             self.tolerated = {}
         self.decoder = Decoder()
         self.flows = FlowTable()
-        self.protocols: Counter[str] = Counter()
+        self._layer_paths: dict[tuple[str, ...], int] = {}
+        """Frames by the protocol layers they crossed, outermost first (`protocols` adds them up:
+        one dict update per frame instead of one per layer)."""
         self.malformed: Counter[str] = Counter()
         self.weirds: list[Weird] = []
         self.link_types: Counter[str] = Counter()
@@ -250,7 +252,6 @@ class Pipeline:
         no dissector wants take the fast path (`flows.FastPath.count`) when they come in time order,
         before the next expiry sweep: they only update their flow's counters, without being copied
         out of the buffer. Everything else is copied and goes through `process`."""
-        process = self.process
         fast = self._fast
         fast_entries = fast.entries
         fast_layouts0 = list(fast.layout_frames)
@@ -287,7 +288,7 @@ class Pipeline:
                     continue
                 last_was_fast = False
                 self.frame_no = base + n
-                process(ts, linktype, buf[at:end], wirelen, iface)
+                self.process(ts, linktype, buf[at:end], wirelen, iface)
         finally:
             self.frame_no = base + n
             fast_n = fast.frames - fast0
@@ -298,9 +299,8 @@ class Pipeline:
                 for layers, before, after in zip(
                     FAST_LAYOUTS, fast_layouts0, fast.layout_frames, strict=True
                 ):
-                    for name in layers:
-                        if after > before:
-                            self.protocols[name] += after - before
+                    if after > before:
+                        self._layer_paths[layers] = self._layer_paths.get(layers, 0) + after - before
                 if self.last_ts is None or (self._file_last is not None and self._file_last > self.last_ts):
                     self.last_ts = self._file_last
             if last_was_fast and self._file_last is not None:
@@ -326,8 +326,8 @@ class Pipeline:
             self._file_first = ts
         if self._file_last is None or ts > self._file_last:
             self._file_last = ts
-        for name in dict.fromkeys(pkt.layers):  # unique, in order: counts stay deterministic
-            self.protocols[name] += 1
+        path = tuple(pkt.layers)
+        self._layer_paths[path] = self._layer_paths.get(path, 0) + 1
         if pkt.malformed is not None:
             self._weird(ts, None, pkt.malformed, "")
         proto = pkt.proto
@@ -659,6 +659,15 @@ class Pipeline:
             self.weirds.append(weird)
 
     # -- output --
+
+    @property
+    def protocols(self) -> Counter[str]:
+        """Frames by protocol layer, each layer counted once per frame, in the order first seen."""
+        counts: Counter[str] = Counter()
+        for path, frames in self._layer_paths.items():
+            for name in dict.fromkeys(path):
+                counts[name] += frames
+        return counts
 
     @property
     def fast_path_frames(self) -> int:

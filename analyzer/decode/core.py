@@ -34,7 +34,12 @@ import struct
 from collections.abc import Callable
 from typing import Literal
 
-from analyzer.capture.linktypes import LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_PPI
+from analyzer.capture.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11,
+    LINKTYPE_IEEE802_11_RADIOTAP,
+    LINKTYPE_PPI,
+)
 from analyzer.decode import llc, tunnels, wifi
 from analyzer.decode.fragments import FragmentReassembler
 from analyzer.decode.packet import (
@@ -66,6 +71,9 @@ from analyzer.decode.packet import (
 )
 from analyzer.decode.quoted import decode_quoted
 from analyzer.errors import Malformed
+
+ETHERTYPE_8021Q = 0x8100
+"""An 802.1Q VLAN tag (802.1ad 0x88A8 and the old 0x9100 are read the same way)."""
 
 # --- the decoder --------------------------------------------------------------------------------
 
@@ -102,7 +110,7 @@ class Decoder:
         self._ethertypes: dict[int, Step] = {
             ETHERTYPE_IPV4: self._ipv4,
             ETHERTYPE_IPV6: self._ipv6,
-            0x8100: self._vlan,
+            ETHERTYPE_8021Q: self._vlan,
             0x88A8: self._vlan,
             0x9100: self._vlan,
             0x8847: self._mpls,
@@ -156,18 +164,41 @@ class Decoder:
         # NULL/loopback address families that mean IPv6 (BSD variants disagree on AF_INET6).
         self._null_families: dict[int, Step] = {2: self._ipv4, 24: self._ipv6, 28: self._ipv6, 30: self._ipv6}
 
+    # The tables above are the registry. The few entries almost every frame takes (Ethernet; IPv4,
+    # IPv6 and 802.1Q; TCP, UDP, ICMP) are also called directly where the table would be read: once
+    # compiled that is a native call, while a call through a table goes through Python's calling
+    # convention (boxing every argument); the two are the same step.
+
     def decode(self, ts: float, linktype: int, data: bytes, wirelen: int, interface: int = 0) -> Packet:
         pkt = Packet(ts, linktype, data, wirelen, interface)
-        step = self._link.get(linktype)
-        if step is None:
-            pkt.layers.append(f"linktype-{linktype}")
-            pkt.malformed = "link.unsupported_linktype"
-            return pkt
         try:
+            if linktype == LINKTYPE_ETHERNET:
+                self._ethernet(pkt, data, 0, 0)
+                return pkt
+            step = self._link.get(linktype)
+            if step is None:
+                pkt.layers.append(f"linktype-{linktype}")
+                pkt.malformed = "link.unsupported_linktype"
+                return pkt
             step(pkt, data, 0, 0)
         except Malformed as exc:
             pkt.malformed = exc.reason
         return pkt
+
+    def _transport(self, pkt: Packet, data: bytes, off: int, proto: int, depth: int) -> None:
+        """The upper layer of an IP packet (`_ip_protocols`, its common entries called directly)."""
+        if proto == TCP:
+            self._tcp(pkt, data, off, depth)
+        elif proto == UDP:
+            self._udp(pkt, data, off, depth)
+        elif proto == ICMP:
+            self._icmp(pkt, data, off, depth)
+        elif proto == ICMPV6:
+            self._icmpv6(pkt, data, off, depth)
+        else:
+            step = self._ip_protocols.get(proto)
+            if step is not None:
+                step(pkt, data, off, depth)
 
     # -- link layers --
 
@@ -194,6 +225,15 @@ class Decoder:
             self._protocol(pkt, data, off, protocol, depth)
 
     def _ethertype(self, pkt: Packet, data: bytes, off: int, ethertype: int, depth: int) -> None:
+        if ethertype == ETHERTYPE_IPV4:
+            self._ipv4(pkt, data, off, depth)
+            return
+        if ethertype == ETHERTYPE_IPV6:
+            self._ipv6(pkt, data, off, depth)
+            return
+        if ethertype == ETHERTYPE_8021Q:
+            self._vlan(pkt, data, off, depth)
+            return
         step = self._ethertypes.get(ethertype)
         if step is not None:
             step(pkt, data, off, depth)
@@ -372,9 +412,7 @@ class Decoder:
             whole = _with_ipv4_total(whole, ihl)
             pkt.data = data = whole
             off, end = 0, len(whole)
-        step = self._ip_protocols.get(proto)
-        if step is not None:
-            step(pkt, data[:end] if end < len(data) else data, off + ihl, depth)
+        self._transport(pkt, data[:end] if end < len(data) else data, off + ihl, proto, depth)
 
     def _ipv6(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
         pkt.layers.append("ipv6")
@@ -429,9 +467,7 @@ class Decoder:
         else:
             raise Malformed("ipv6.too_many_ext_headers", f"more than {MAX_IPV6_EXT_HEADERS}")
         pkt.proto = nxt
-        step = self._ip_protocols.get(nxt)
-        if step is not None:
-            step(pkt, data[:end] if end < len(data) else data, off, depth)
+        self._transport(pkt, data[:end] if end < len(data) else data, off, nxt, depth)
 
     def _gre(self, pkt: Packet, data: bytes, off: int, depth: int) -> None:
         pkt.layers.append("gre")
