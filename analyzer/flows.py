@@ -457,44 +457,66 @@ def fast_layout(buf: bytes, at: int, end: int) -> tuple[bytes, int, int, int] | 
     """For an Ethernet frame `buf[at:end]` of one of the `FAST_LAYOUTS` carrying TCP, captured
     whole: (key: the address and port bytes as in the frame, layout number, offset of the TCP
     header, end of the IP packet). None for any other frame."""
-    if end - at < FAST_MIN_FRAME:
-        return None
-    l3 = at + FAST_ETHERTYPE + 2
-    ethertype = (buf[at + FAST_ETHERTYPE] << 8) | buf[at + FAST_ETHERTYPE + 1]
-    layout = 0
-    if ethertype == ETHERTYPE_VLAN:
-        ethertype = (buf[l3 + 2] << 8) | buf[l3 + 3]
-        l3 += FAST_VLAN_TAG
-        layout = _LAYOUT_VLAN
-    if ethertype == ETHERTYPE_IPV4:
-        tcp = l3 + 20
-        if tcp + TCP_HEADER_MIN > end or buf[l3] != 0x45 or buf[l3 + 9] != TCP:
+    reading = _LayoutReader()
+    key = reading.read(buf, at, end)
+    return None if key is None else (key, reading.layout, reading.tcp, reading.ip_end)
+
+
+class _LayoutReader:
+    """Reads a frame's fast layout into its attributes (no tuple per frame on the hot path)."""
+
+    __slots__ = ("ip_end", "layout", "tcp")
+
+    def __init__(self) -> None:
+        self.layout = 0
+        """The layout number (an index of `FAST_LAYOUTS`)."""
+        self.tcp = 0
+        """Offset of the TCP header in the buffer."""
+        self.ip_end = 0
+        """Offset where the IP packet ends (the payload ends there; padding may follow)."""
+
+    def read(self, buf: bytes, at: int, end: int) -> bytes | None:
+        """The key of the frame `buf[at:end]` (its address and port bytes) if it has a fast layout
+        and its IP packet was captured whole, the other readings in the attributes; else None."""
+        if end - at < FAST_MIN_FRAME:
             return None
-        if buf[l3 + 6] & 0x3F or buf[l3 + 7]:  # MF or a fragment offset
+        l3 = at + FAST_ETHERTYPE + 2
+        ethertype = (buf[at + FAST_ETHERTYPE] << 8) | buf[at + FAST_ETHERTYPE + 1]
+        layout = 0
+        if ethertype == ETHERTYPE_VLAN:
+            ethertype = (buf[l3 + 2] << 8) | buf[l3 + 3]
+            l3 += FAST_VLAN_TAG
+            layout = _LAYOUT_VLAN
+        if ethertype == ETHERTYPE_IPV4:
+            tcp = l3 + 20
+            if tcp + TCP_HEADER_MIN > end or buf[l3] != 0x45 or buf[l3 + 9] != TCP:
+                return None
+            if buf[l3 + 6] & 0x3F or buf[l3 + 7]:  # MF or a fragment offset
+                return None
+            ip_end = l3 + ((buf[l3 + 2] << 8) | buf[l3 + 3])
+            key_start = l3 + 12
+        elif ethertype == ETHERTYPE_IPV6:
+            tcp = l3 + 40
+            if tcp + TCP_HEADER_MIN > end or buf[l3] >> 4 != 6 or buf[l3 + 6] != TCP:
+                return None
+            payload = (buf[l3 + 4] << 8) | buf[l3 + 5]
+            if not payload:  # a jumbogram, or a TSO capture: the per-frame path knows what to do
+                return None
+            ip_end = tcp + payload
+            key_start = l3 + 8
+            layout |= _LAYOUT_IPV6
+        else:
             return None
-        ip_end = l3 + ((buf[l3 + 2] << 8) | buf[l3 + 3])
-        key = buf[l3 + 12 : tcp + 4]
-    elif ethertype == ETHERTYPE_IPV6:
-        tcp = l3 + 40
-        if tcp + TCP_HEADER_MIN > end or buf[l3] >> 4 != 6 or buf[l3 + 6] != TCP:
+        if ip_end > end or ip_end < tcp + TCP_HEADER_MIN:
             return None
-        payload = (buf[l3 + 4] << 8) | buf[l3 + 5]
-        if not payload:  # a jumbogram, or a TSO capture: the per-frame path knows what to do
-            return None
-        ip_end = tcp + payload
-        key = buf[l3 + 8 : tcp + 4]
-        layout |= _LAYOUT_IPV6
-    else:
-        return None
-    if ip_end > end or ip_end < tcp + TCP_HEADER_MIN:
-        return None
-    return key, layout, tcp, ip_end
+        self.layout, self.tcp, self.ip_end = layout, tcp, ip_end
+        return buf[key_start : tcp + 4]
 
 
 class FastPath:
     """Frames counted straight from the reader's buffer, without decoding (see above)."""
 
-    __slots__ = ("classify_tries", "entries", "frames", "layout_frames", "wire_bytes")
+    __slots__ = ("_reading", "classify_tries", "entries", "frames", "layout_frames", "wire_bytes")
 
     def __init__(self, classify_tries: int = 2) -> None:
         self.classify_tries = classify_tries
@@ -508,6 +530,7 @@ class FastPath:
         """Of them, by layout (their protocol layers are counted by the caller)."""
         self.wire_bytes = 0
         """Their bytes on the wire."""
+        self._reading = _LayoutReader()
 
     def __bool__(self) -> bool:
         return bool(self.entries)
@@ -532,10 +555,11 @@ class FastPath:
 
     def count(self, buf: bytes, at: int, end: int, ts: float, wirelen: int) -> bool:
         """Count the Ethernet frame `buf[at:end]` on its flow if the fast path may; else False."""
-        found = fast_layout(buf, at, end)
-        if found is None:
+        reading = self._reading
+        key = reading.read(buf, at, end)
+        if key is None:
             return False
-        key, layout, tcp, ip_end = found
+        layout, tcp, ip_end = reading.layout, reading.tcp, reading.ip_end
         entry = self.entries.get(key)
         if entry is None or entry[2] != layout:
             return False
@@ -556,7 +580,7 @@ class FastPath:
         if reassembler is not None:
             side = reassembler.client if from_orig else reassembler.server
             if plen:  # dissected: only bytes its dissector said it will not read
-                seq = int.from_bytes(buf[tcp + 4 : tcp + 8], "big")
+                seq = (buf[tcp + 4] << 24) | (buf[tcp + 5] << 16) | (buf[tcp + 6] << 8) | buf[tcp + 7]
                 if not side.swallow(seq, plen):
                     return False
             elif (flow.isn_orig if from_orig else flow.isn_resp) is None:

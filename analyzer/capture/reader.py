@@ -166,6 +166,8 @@ MAGICS: dict[bytes, PcapFormat] = {
 }
 """Classic pcap magic bytes as they appear on disk -> (format, byte order)."""
 
+PCAP_RECORD_FIELDS = 16
+"""The four 32-bit fields every classic record header starts with: seconds, fraction, caplen, len."""
 PCAP_RECORD_LEN: dict[str, int] = {"pcap": 16, "pcap-nsec": 16, "pcap-modified": 24}
 """Record header length per classic format; the modified (Kuznetsov) one appends ifindex, protocol,
 pkt_type and a pad byte after the usual four fields."""
@@ -440,6 +442,7 @@ class CaptureReader:
         hl = PCAP_RECORD_LEN[fmt]
         div = PCAP_FRACTION_DIVISOR[fmt]
         unpack = struct.Struct(ENDIAN_PREFIX[self.info.byte_order] + "IIII").unpack_from
+        little = self.info.byte_order == "little"
         lt = self._pcap_linktype
         maxcap = MAX_CAPLEN
         buf = self._buf
@@ -447,11 +450,16 @@ class CaptureReader:
         pos = 0
         while True:
             end = len(buf)
-            while True:
-                try:
+            while pos + PCAP_RECORD_FIELDS <= end:
+                # The four 32-bit fields read byte by byte: native arithmetic once compiled, where
+                # struct would build and unpack a tuple for every record.
+                if little:
+                    sec = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 | buf[pos + 3] << 24
+                    frac = buf[pos + 4] | buf[pos + 5] << 8 | buf[pos + 6] << 16 | buf[pos + 7] << 24
+                    caplen = buf[pos + 8] | buf[pos + 9] << 8 | buf[pos + 10] << 16 | buf[pos + 11] << 24
+                    wirelen = buf[pos + 12] | buf[pos + 13] << 8 | buf[pos + 14] << 16 | buf[pos + 15] << 24
+                else:
                     sec, frac, caplen, wirelen = unpack(buf, pos)
-                except struct.error:  # under 16 bytes left
-                    break
                 start = pos + hl
                 nxt = start + caplen
                 if nxt > end or caplen > maxcap:

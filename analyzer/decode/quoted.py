@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from analyzer.decode.packet import _PORTS, ICMP, ICMPV6, MAX_IPV6_EXT_HEADERS, TCP, UDP, ip_text
 from analyzer.errors import Malformed
+from analyzer.frozen import interpreted_inits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class QuotedDatagram:
     """The start of a datagram quoted inside an ICMP error (RFC 792 / RFC 4443)."""
 
@@ -27,6 +28,24 @@ class QuotedDatagram:
     """Destination port (None as above)."""
     layers: tuple[str, ...]
     """Layer names of the quote, for the protocol hierarchy (ipv4, udp, ...)."""
+
+    def __init__(
+        self,
+        ip_version: int,
+        src: str,
+        dst: str,
+        proto: int,
+        sport: int | None,
+        dport: int | None,
+        layers: tuple[str, ...],
+    ) -> None:
+        self.ip_version = ip_version  # type: ignore[misc]
+        self.src = src  # type: ignore[misc]
+        self.dst = dst  # type: ignore[misc]
+        self.proto = proto  # type: ignore[misc]
+        self.sport = sport  # type: ignore[misc]
+        self.dport = dport  # type: ignore[misc]
+        self.layers = layers  # type: ignore[misc]
 
 
 def decode_quoted(data: bytes) -> QuotedDatagram:
@@ -72,3 +91,6 @@ def decode_quoted(data: bytes) -> QuotedDatagram:
     if name and len(data) > off:
         layers.append(name)
     return QuotedDatagram(version, ip_text(src), ip_text(dst), proto, sport, dport, tuple(layers))
+
+
+interpreted_inits(QuotedDatagram)

@@ -49,6 +49,7 @@ from analyzer.dissectors.icmp import (
     code_name,
 )
 from analyzer.flows import DEFAULT_IDLE_TIMEOUT, IDLE_TIMEOUT, SWEEP_INTERVAL
+from analyzer.frozen import interpreted_inits
 from analyzer.records import to_jsonable
 from analyzer.trackers.conn import ConnRecord
 
@@ -107,7 +108,7 @@ CODE_VERBS: dict[tuple[int, int, int], str] = {
 """(IP version, type, code) -> verb where the code says more than the type."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ErrorRecord:
     """An ICMP error tied to the datagram (and flow) it refers to."""
 
@@ -149,6 +150,48 @@ class ErrorRecord:
     """Fault of the quote (e.g. truncated), else None."""
     description: str
     """The error in plain words."""
+
+    def __init__(
+        self,
+        ts: float,
+        uid: str,
+        ip_version: int,
+        icmp_type: int,
+        icmp_code: int,
+        name: str,
+        reporter: str,
+        proto: str | None,
+        orig_h: str | None,
+        orig_p: int | None,
+        resp_h: str | None,
+        resp_p: int | None,
+        refused_uid: str | None,
+        mtu: int | None,
+        gateway: str | None,
+        pointer: int | None,
+        mpls_labels: tuple[int, ...],
+        malformed: str | None,
+        description: str,
+    ) -> None:
+        self.ts = ts  # type: ignore[misc]
+        self.uid = uid  # type: ignore[misc]
+        self.ip_version = ip_version  # type: ignore[misc]
+        self.icmp_type = icmp_type  # type: ignore[misc]
+        self.icmp_code = icmp_code  # type: ignore[misc]
+        self.name = name  # type: ignore[misc]
+        self.reporter = reporter  # type: ignore[misc]
+        self.proto = proto  # type: ignore[misc]
+        self.orig_h = orig_h  # type: ignore[misc]
+        self.orig_p = orig_p  # type: ignore[misc]
+        self.resp_h = resp_h  # type: ignore[misc]
+        self.resp_p = resp_p  # type: ignore[misc]
+        self.refused_uid = refused_uid  # type: ignore[misc]
+        self.mtu = mtu  # type: ignore[misc]
+        self.gateway = gateway  # type: ignore[misc]
+        self.pointer = pointer  # type: ignore[misc]
+        self.mpls_labels = mpls_labels  # type: ignore[misc]
+        self.malformed = malformed  # type: ignore[misc]
+        self.description = description  # type: ignore[misc]
 
 
 class _Rtt:
@@ -511,3 +554,6 @@ __all__ = [
     "IcmpTracker",
     "describe_error",
 ]
+
+
+interpreted_inits(ErrorRecord)

@@ -30,6 +30,7 @@ from analyzer.dissectors.tls.constants import (
     SSL2_SERVER_HELLO,
 )
 from analyzer.errors import Malformed
+from analyzer.frozen import interpreted_inits
 
 # -- byte reader --------------------------------------------------------------------------------------
 
@@ -88,7 +89,7 @@ def wire_text(raw: bytes) -> str:
 # -- message parsers (pure) ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ClientHelloFields:
     """What a ClientHello says, before it is tied to a connection."""
 
@@ -123,6 +124,40 @@ class ClientHelloFields:
     truncated: bool = False
     """Only the first bytes of the message were seen: the fields are those read whole before the cut."""
 
+    def __init__(
+        self,
+        version: int,
+        session_id: bytes,
+        ciphers: tuple[int, ...],
+        extensions: tuple[int, ...],
+        server_name: str | None,
+        alpn: tuple[bytes, ...],
+        groups: tuple[int, ...],
+        point_formats: tuple[int, ...],
+        signature_algorithms: tuple[int, ...],
+        supported_versions: tuple[int, ...],
+        ticket: bool,
+        psk: bool,
+        problems: tuple[str, ...],
+        sslv2: bool = False,
+        truncated: bool = False,
+    ) -> None:
+        self.version = version  # type: ignore[misc]
+        self.session_id = session_id  # type: ignore[misc]
+        self.ciphers = ciphers  # type: ignore[misc]
+        self.extensions = extensions  # type: ignore[misc]
+        self.server_name = server_name  # type: ignore[misc]
+        self.alpn = alpn  # type: ignore[misc]
+        self.groups = groups  # type: ignore[misc]
+        self.point_formats = point_formats  # type: ignore[misc]
+        self.signature_algorithms = signature_algorithms  # type: ignore[misc]
+        self.supported_versions = supported_versions  # type: ignore[misc]
+        self.ticket = ticket  # type: ignore[misc]
+        self.psk = psk  # type: ignore[misc]
+        self.problems = problems  # type: ignore[misc]
+        self.sslv2 = sslv2  # type: ignore[misc]
+        self.truncated = truncated  # type: ignore[misc]
+
     def ja3_full(self) -> str | None:
         """JA3 string (None for SSLv2 hellos, which JA3 does not define, and for truncated hellos)."""
         if self.sslv2 or self.truncated:
@@ -142,7 +177,7 @@ class ClientHelloFields:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ServerHelloFields:
     """What a ServerHello says, before it is tied to a connection."""
 
@@ -168,6 +203,32 @@ class ServerHelloFields:
     """Extensions whose own contents were malformed."""
     sslv2: bool = False
     """SSLv2 SERVER-HELLO."""
+
+    def __init__(
+        self,
+        legacy_version: int,
+        random: bytes,
+        session_id: bytes,
+        cipher: int,
+        extensions: tuple[int, ...],
+        selected_version: int | None,
+        alpn: bytes | None,
+        key_share_group: int | None,
+        psk: bool,
+        problems: tuple[str, ...],
+        sslv2: bool = False,
+    ) -> None:
+        self.legacy_version = legacy_version  # type: ignore[misc]
+        self.random = random  # type: ignore[misc]
+        self.session_id = session_id  # type: ignore[misc]
+        self.cipher = cipher  # type: ignore[misc]
+        self.extensions = extensions  # type: ignore[misc]
+        self.selected_version = selected_version  # type: ignore[misc]
+        self.alpn = alpn  # type: ignore[misc]
+        self.key_share_group = key_share_group  # type: ignore[misc]
+        self.psk = psk  # type: ignore[misc]
+        self.problems = problems  # type: ignore[misc]
+        self.sslv2 = sslv2  # type: ignore[misc]
 
     @property
     def version(self) -> int:
@@ -442,3 +503,6 @@ def parse_ecdh_curve(body: bytes) -> int | None:
 def parse_alerts(body: bytes) -> list[tuple[int, int]]:
     """(level, description) pairs of a plaintext alert record."""
     return [(body[i], body[i + 1]) for i in range(0, len(body) - 1, 2)]
+
+
+interpreted_inits(ClientHelloFields, ServerHelloFields)
