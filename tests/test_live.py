@@ -39,8 +39,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from analyzer.capture import live as live_mod
 from analyzer.capture import open_capture
+from analyzer.capture import sources as sources_mod
 from analyzer.capture import spool as spool_mod
 from analyzer.capture.cooked import fix_cooked_load
 from analyzer.capture.live import (
@@ -408,7 +408,9 @@ def test_cli_live_equals_analyze_for_the_same_frames(tmp_path: Path, monkeypatch
     sample = SAMPLES / "mixed.pcap"
     packets = pcap_packets(sample)
     source = FakeSource(packets, chunk=50, pause=0.002)
-    monkeypatch.setattr(live_mod, "open_live", lambda name, bpf=None, promisc=True, buffer_size=0: source)
+    monkeypatch.setattr(
+        sources_mod, "open_source", lambda name, bpf=None, promisc=True, buffer_size=0: source
+    )
     out = tmp_path / "live.pcap"
     args = ["live", "-i", "fake0", "--count", str(len(packets)), "--format", "json", "--write", str(out)]
     result = CliRunner().invoke(main, [*args, "--refresh", "0.001"])
@@ -439,7 +441,7 @@ def test_cli_live_equals_analyze_for_the_same_frames(tmp_path: Path, monkeypatch
 def test_cli_live_table_format_and_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     packets = pcap_packets(SAMPLES / "dns.pcap")
     monkeypatch.setattr(
-        live_mod, "open_live", lambda name, bpf=None, promisc=True, buffer_size=0: FakeSource(packets)
+        sources_mod, "open_source", lambda name, bpf=None, promisc=True, buffer_size=0: FakeSource(packets)
     )
     report = tmp_path / "report.txt"
     result = CliRunner().invoke(main, ["live", "-i", "fake0", "-c", "10", "-o", str(report)])
