@@ -6,6 +6,7 @@ end really got it, what the capture kept, and what it says it lost, as JSON line
     python bench/live_bench.py --packets 100000 --loops 10 --rates 100000   # 100,000 pps for 10 s
     python bench/live_bench.py --packets 50000 --rates top                  # a 50,000-frame burst
     python bench/live_bench.py ... --tools ours,tcpdump,dumpcap --repeat 2   # side by side, twice
+    python bench/live_bench.py ... --tools ours,ours-socket                  # with / without libpcap
 
 The replayed file is the first --packets of the realistic capture (bench/realistic.py), replayed
 --loops times. tcpreplay loads it into memory first (--preload-pcap, unless --no-preload): reading
@@ -161,10 +162,17 @@ def _view_captured(stderr: str) -> int:
     return int(found[-1]) if found else 0
 
 
+SOCKET_ONLY = (
+    "import analyzer.capture.pcaplib as p; p.load = lambda: None; from analyzer.cli import main; main()"
+)
+"""`live` as it runs without libpcap: the packet socket, read frame by frame in Python (ours-socket)."""
+
+
 def run_ours(
-    lab: Lab, path: Path, rate: str, loops: int, expect: int, args: argparse.Namespace
+    lab: Lab, tool: str, path: Path, rate: str, loops: int, expect: int, args: argparse.Namespace
 ) -> dict[str, Any]:
-    cmd = ["ip", "netns", "exec", lab.ns_b, sys.executable, "-m", "analyzer", "live", "-i", lab.veth_b]
+    how = ["-c", SOCKET_ONLY] if tool == "ours-socket" else ["-m", "analyzer"]
+    cmd = ["ip", "netns", "exec", lab.ns_b, sys.executable, *how, "live", "-i", lab.veth_b]
     cmd += ["--format", "json", "--count", str(expect), "--refresh", "0.5", "-B", str(args.buffer_mib)]
     cmd += args.extra.split()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -193,7 +201,7 @@ def run_ours(
     block = data["capture"]["live"]
     received, rx_pps = rx.rate()
     return {
-        "tool": "ours",
+        "tool": tool,
         "rate": rate,
         **sender,
         "received": received,
@@ -273,7 +281,9 @@ def main() -> None:
         "--rates", default="100000,top", help="frames/s, comma-separated; top = tcpreplay's top speed"
     )
     ap.add_argument("--loops", type=int, default=1, help="times the file is replayed")
-    ap.add_argument("--tools", default="ours", help="ours,tcpdump,dumpcap (those installed)")
+    ap.add_argument(
+        "--tools", default="ours", help="ours,ours-socket (no libpcap),tcpdump,dumpcap (those installed)"
+    )
     ap.add_argument("--repeat", type=int, default=1, help="runs of each rate and tool")
     ap.add_argument("--buffer-mib", type=int, default=64, help="kernel capture buffer of every tool (MiB)")
     ap.add_argument("--no-preload", dest="preload", action="store_false", help="tcpreplay reads as it sends")
@@ -281,7 +291,7 @@ def main() -> None:
     ap.add_argument("--extra", default="", help="extra options for `live`, space-separated")
     args = ap.parse_args()
     tools = [t for t in args.tools.split(",") if t] + (["tcpdump"] if args.tcpdump else [])
-    tools = [t for t in tools if t == "ours" or shutil.which(t)]
+    tools = [t for t in tools if t.startswith("ours") or shutil.which(t)]
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"live-realistic-{args.packets}.pcap"
     if not path.exists():
@@ -293,8 +303,8 @@ def main() -> None:
         for _ in range(args.repeat):
             for rate in args.rates.split(","):
                 for tool in tools:
-                    if tool == "ours":
-                        row = run_ours(lab, path, rate, args.loops, expect, args)
+                    if tool.startswith("ours"):
+                        row = run_ours(lab, tool, path, rate, args.loops, expect, args)
                     else:
                         row = run_tool(lab, tool, path, rate, args.loops, args)
                     rows.append(row)
