@@ -17,9 +17,9 @@ on its descriptor with `select`, so that it can look at its stop flag, count and
 Reading never runs Python per frame: `RingDumper.dispatch()` calls `pcap_dispatch` with libpcap's
 own C function `pcap_dump` as the callback, which appends each frame of the ready blocks to a pcap
 file (the spool, or the --write file) through a stdio buffer of `DUMP_BUFFER_BYTES`. Python runs once
-per call: at most `MAX_DISPATCH` frames, usually every frame the ring holds. libpcap itself puts back
-the VLAN tags the driver stripped, skips a loopback device's outgoing copies, gives `any` as Linux
-cooked capture (LINUX_SLL), and counts what the kernel dropped (`pcap_stats`).
+per call: at most `live.MAX_DISPATCH` frames, usually every frame the ring holds. libpcap itself puts
+back the VLAN tags the driver stripped, skips a loopback device's outgoing copies, gives `any` as
+Linux cooked capture (LINUX_SLL), and counts what the kernel dropped (`pcap_stats`).
 
 `RingSource.frames()` reads frames into Python through a ctypes callback instead, for the in-process
 loop (`live.run_capture`); the live command does not use it.
@@ -55,10 +55,6 @@ from analyzer.capture.live import (
 RING_TIMEOUT_MS = 100
 """Block timeout: the kernel hands over a block that is not full after this long, so a quiet link's
 frames reach the analysis within about this delay (tcpdump uses 1000 ms; the live view wants less)."""
-
-MAX_DISPATCH = 8192
-"""Frames copied per pcap_dispatch call at most before the capture loop looks at its stop flag,
-count, clock and spool size again: about 10 ms of copying, 80 ms of traffic at 100,000 frames/s."""
 
 DUMP_BUFFER_BYTES = 1 << 20
 """stdio buffer of the file libpcap writes to: one write system call per MiB rather than per 4 KiB
@@ -311,7 +307,6 @@ def open_ring(
 
 __all__ = [
     "DUMP_BUFFER_BYTES",
-    "MAX_DISPATCH",
     "RING_TIMEOUT_MS",
     "RingDumper",
     "RingSource",

@@ -41,6 +41,7 @@ from collections.abc import Callable
 
 from analyzer.capture.live import (
     MAX_BATCH,
+    MAX_DISPATCH,
     PCAP_FILE_HEADER,
     PCAP_RECORD_HEADER,
     POLL_INTERVAL,
@@ -52,7 +53,7 @@ from analyzer.capture.live import (
     StopRequest,
     interface_rx_dropped,
 )
-from analyzer.capture.ring import MAX_DISPATCH, RING_TIMEOUT_MS, RingDumper, RingSource
+from analyzer.capture.ring import RING_TIMEOUT_MS, RingDumper, RingSource
 
 MAX_SPOOL_BYTES = 4 << 30
 """Largest temporary spool (4 GiB): about 40 s of a saturated gigabit link; beyond it frames are
