@@ -60,6 +60,9 @@ DUMP_BUFFER_BYTES = 1 << 20
 """stdio buffer of the file libpcap writes to: one write system call per MiB rather than per 4 KiB
 (17,000 a second at 100,000 frames/s of 700 bytes, each costing the capture process a few µs)."""
 
+C_INT_LARGEST = (1 << 31) - 1
+"""libpcap takes the ring's size as a C int: `--buffer-size 2048` (2 GiB) asks for one byte less."""
+
 SYS_MAPS = "/proc/self/maps"
 """Where the ring's mapping (named after the socket) shows its size."""
 
@@ -287,7 +290,7 @@ def open_ring(
         pcap.pcap_set_snaplen(handle, SNAPLEN)
         pcap.pcap_set_promisc(handle, int(promisc))
         pcap.pcap_set_timeout(handle, RING_TIMEOUT_MS)
-        pcap.pcap_set_buffer_size(handle, buffer_size)
+        pcap.pcap_set_buffer_size(handle, min(buffer_size, C_INT_LARGEST))
         if pcap.pcap_set_tstamp_precision(handle, pcaplib.PCAP_TSTAMP_PRECISION_NANO):
             raise LiveCaptureError("open_failed", f"cannot capture on {name}: no nanosecond timestamps")
         code = pcap.pcap_activate(handle)

@@ -221,7 +221,13 @@ class SpoolWriter:
                     shared[_QUEUE_DROPPED] += got
                     drained += got if stopping else 0
                     continue
-                got = spool.dispatch(limit)
+                try:
+                    got = spool.dispatch(limit)
+                except LiveCaptureError:  # the frames of the failed call are not counted: not kept
+                    spool.close()
+                    spool = None
+                    _truncate(self.writer.path, size)
+                    raise
                 drained += got if stopping else 0
                 position = spool.flush()
                 if position is None:  # disk full: what this batch wrote cannot be read back
