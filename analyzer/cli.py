@@ -278,7 +278,8 @@ LIVE_REFRESH = 2.0
     type=click.IntRange(min=1, max=2048),
     default=LIVE_BUFFER_MIB,
     show_default=True,
-    help="Kernel capture buffer in MiB (as dumpcap -B): absorbs bursts while the capture thread waits.",
+    help="Kernel capture buffer in MiB (libpcap's ring, as dumpcap -B): holds the frames that arrive "
+    "while the capture process waits for the CPU.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(

@@ -1,11 +1,10 @@
 """Live capture: the capture loop, the pcap writer, the live view, the CLI, and real captures.
 
-The real-capture tests build their own lab: two network namespaces (unique names per test run)
-joined by a veth pair, with IPv6 disabled in both so that the kernels themselves never put a packet
-on the link (no DAD, router solicitation or MLD report), and only 192.0.2.201/.202 (addresses no
-sample uses) on the veth ends. A sample capture is replayed with tcpreplay into one end and captured
-on the other with `pcap-analyzer live`; nothing touches the host's interfaces or leaves the lab.
-They need root (capture and namespaces), `ip` (iproute2) and tcpreplay, and skip without them.
+The real-capture tests build their own lab (tests/livelab.py): two network namespaces joined by a
+veth pair, silent but for what the test replays with tcpreplay into one end, captured on the other
+with `pcap-analyzer live`; nothing touches the host's interfaces or leaves the lab. They need root
+(capture and namespaces), `ip` (iproute2) and tcpreplay, and skip without them. The libpcap ring's
+own behaviour under load (drops counted, a full spool, the socket fallback) is tests/test_live_ring.py.
 
 What "equal" means for a replayed capture: tcpreplay sends the frames byte for byte, but the kernel
 stamps them with the time of the replay, so every packet-time-derived value differs from the
@@ -28,7 +27,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -39,8 +37,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from analyzer.capture import live as live_mod
 from analyzer.capture import open_capture
+from analyzer.capture import sources as sources_mod
 from analyzer.capture import spool as spool_mod
 from analyzer.capture.cooked import fix_cooked_load
 from analyzer.capture.live import (
@@ -62,16 +60,23 @@ from analyzer.cli import main
 from analyzer.dissectors.tls import TlsClientHello
 from analyzer.pipeline import Pipeline
 from analyzer.report.live_view import LIVE_ROWS, PANELS, LiveView, Screen
-from tests.oracle import REPO, SAMPLES, analyze_json, not_applicable, require, tshark_frame_count, unavailable
+from tests.livelab import (
+    CAPTURE_LIMIT,
+    IP,
+    TCPREPLAY,
+    WAIT,
+    Lab,
+    LiveRun,
+    make_lab,
+    pcap_packets,
+    pcap_packets_ns,
+    real_capture,
+    replay,
+    start_capture,
+)
+from tests.oracle import REPO, SAMPLES, analyze_json, not_applicable, tshark_frame_count
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-WAIT = 30.0
-"""Upper bound (seconds) on every wait of a real-capture test, so that none can hang."""
-CAPTURE_LIMIT = 20.0
-"""--duration given to every real capture: it ends by itself even if packets never come."""
-REPLAY_PPS = 2000
-"""tcpreplay rate: fast, yet gentle enough that a slow CI machine drops nothing."""
 
 TIME_DERIVED = frozenset(
     {"ts", "uid", "uids", "parent_uid", "first_ts", "last_ts", "duration", "rtt", "rtt_median", "rtt_p95"}
@@ -96,18 +101,6 @@ def untimed(value: Any) -> Any:
     if isinstance(value, list):
         return [untimed(v) for v in value]
     return value
-
-
-def pcap_packets(path: Path) -> list[LivePacket]:
-    """(sec, nsec, data, wirelen) of a little-endian microsecond pcap (the samples' format)."""
-    raw = path.read_bytes()
-    assert struct.unpack_from("<I", raw)[0] == 0xA1B2C3D4
-    out, pos = [], 24
-    while pos < len(raw):
-        sec, usec, caplen, wirelen = struct.unpack_from("<IIII", raw, pos)
-        out.append((sec, usec * 1000, raw[pos + 16 : pos + 16 + caplen], wirelen))
-        pos += 16 + caplen
-    return out
 
 
 class FakeClock:
@@ -408,7 +401,9 @@ def test_cli_live_equals_analyze_for_the_same_frames(tmp_path: Path, monkeypatch
     sample = SAMPLES / "mixed.pcap"
     packets = pcap_packets(sample)
     source = FakeSource(packets, chunk=50, pause=0.002)
-    monkeypatch.setattr(live_mod, "open_live", lambda name, bpf=None, promisc=True, buffer_size=0: source)
+    monkeypatch.setattr(
+        sources_mod, "open_source", lambda name, bpf=None, promisc=True, buffer_size=0: source
+    )
     out = tmp_path / "live.pcap"
     args = ["live", "-i", "fake0", "--count", str(len(packets)), "--format", "json", "--write", str(out)]
     result = CliRunner().invoke(main, [*args, "--refresh", "0.001"])
@@ -439,7 +434,7 @@ def test_cli_live_equals_analyze_for_the_same_frames(tmp_path: Path, monkeypatch
 def test_cli_live_table_format_and_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     packets = pcap_packets(SAMPLES / "dns.pcap")
     monkeypatch.setattr(
-        live_mod, "open_live", lambda name, bpf=None, promisc=True, buffer_size=0: FakeSource(packets)
+        sources_mod, "open_source", lambda name, bpf=None, promisc=True, buffer_size=0: FakeSource(packets)
     )
     report = tmp_path / "report.txt"
     result = CliRunner().invoke(main, ["live", "-i", "fake0", "-c", "10", "-o", str(report)])
@@ -454,154 +449,13 @@ def test_cli_live_table_format_and_output_file(tmp_path: Path, monkeypatch: pyte
     assert "Newest" not in result.stderr  # no view: standard error is not a terminal and no --refresh
 
 
-def pcap_packets_ns(path: Path) -> list[LivePacket]:
-    """(sec, nsec, data, wirelen) of a little-endian nanosecond pcap (what --write produces)."""
-    raw = path.read_bytes()
-    assert struct.unpack_from("<I", raw)[0] == 0xA1B23C4D
-    out, pos = [], 24
-    while pos < len(raw):
-        sec, nsec, caplen, wirelen = struct.unpack_from("<IIII", raw, pos)
-        out.append((sec, nsec, raw[pos + 16 : pos + 16 + caplen], wirelen))
-        pos += 16 + caplen
-    return out
-
-
 # -- real captures in a namespace lab --------------------------------------------------------------
-
-IP = shutil.which("ip")
-TCPREPLAY = shutil.which("tcpreplay")
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-REAL_CAPTURE_NEEDS = [pytest.mark.requires("linux", "root", "ip", "tcpreplay", "libpcap")]
-"""CI runs as root on Linux and installs the tools (scripts/test), so there these tests must run."""
-
-
-NO_IPV6 = (
-    "for f in /proc/sys/net/ipv6/conf/all/disable_ipv6 /proc/sys/net/ipv6/conf/default/disable_ipv6; "
-    "do [ -w $f ] && echo 1 > $f; done; true"
-)
-"""Shell run in each new namespace, before the veth exists: no IPv6, so no DAD/RS/MLD on the link."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Lab:
-    """Two namespaces joined by a veth pair: replay into `veth_a`, capture on `veth_b`."""
-
-    ns_a: str
-    """Namespace of the sender."""
-    ns_b: str
-    """Namespace of the capture."""
-    veth_a: str
-    """Sender end."""
-    veth_b: str
-    """Capturing end."""
-
-
-def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([IP or "ip", *args], capture_output=True, text=True, timeout=WAIT, check=False)
-
-
-def _must(result: subprocess.CompletedProcess[str]) -> None:
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(result.args)}: {result.stderr.strip()}")
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    require("linux", "root", "ip")
-    tag = f"pa-test-{os.getpid()}"
-    lab = Lab(f"{tag}-a", f"{tag}-b", f"pa{os.getpid()}a", f"pa{os.getpid()}b")  # names <= 15 chars
-    made: list[str] = []
-    try:
-        for ns in (lab.ns_a, lab.ns_b):
-            result = _ip("netns", "add", ns)
-            if result.returncode != 0:
-                unavailable("a network namespace", f"`ip netns add` failed: {result.stderr.strip()}")
-            made.append(ns)
-            _must(_ip("netns", "exec", ns, "sh", "-c", NO_IPV6))
-        veth = f"-n {lab.ns_a} link add {lab.veth_a} type veth peer name {lab.veth_b} netns {lab.ns_b}"
-        _must(_ip(*veth.split()))
-        _must(_ip("-n", lab.ns_a, "addr", "add", "192.0.2.201/24", "dev", lab.veth_a))
-        _must(_ip("-n", lab.ns_b, "addr", "add", "192.0.2.202/24", "dev", lab.veth_b))
-        for ns, dev in ((lab.ns_a, lab.veth_a), (lab.ns_b, lab.veth_b), (lab.ns_a, "lo"), (lab.ns_b, "lo")):
-            _must(_ip("-n", ns, "link", "set", dev, "up"))
-        yield lab
-    finally:
-        for ns in made:
-            _ip("netns", "del", ns)  # takes the veth pair with it
-
-
-class LiveRun:
-    """`pcap-analyzer live` running inside the capture namespace, its output collected by threads."""
-
-    def __init__(self, lab: Lab, *args: str, prefix: tuple[str, ...] = ()) -> None:
-        cmd = [IP or "ip", "netns", "exec", lab.ns_b, *prefix, sys.executable, "-m", "analyzer", *args]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._out: list[bytes] = []
-        self._err: list[bytes] = []
-        self._cond = threading.Condition()
-        self._threads = [
-            threading.Thread(target=self._pump, args=(self.proc.stdout, self._out), daemon=True),
-            threading.Thread(target=self._pump, args=(self.proc.stderr, self._err), daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _pump(self, stream: Any, into: list[bytes]) -> None:
-        while chunk := stream.read1(65536):
-            with self._cond:
-                into.append(chunk)
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
-
-    @property
-    def stderr(self) -> str:
-        with self._cond:
-            return b"".join(self._err).decode("utf-8", "replace")
-
-    def wait_for(self, text: str) -> None:
-        """Wait (bounded) until standard error shows `text`; fail with what it said otherwise."""
-        deadline = time.monotonic() + WAIT
-        with self._cond:
-            while text not in b"".join(self._err).decode("utf-8", "replace"):
-                left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
-                    break
-                self._cond.wait(min(left, 0.2))
-        if text not in self.stderr:
-            self.proc.kill()
-            pytest.fail(f"never saw {text!r}; stderr: {self.stderr!r}")
-
-    def finish(self) -> tuple[int, str, str]:
-        try:
-            rc = self.proc.wait(timeout=WAIT + CAPTURE_LIMIT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=WAIT)
-            pytest.fail(f"pcap-analyzer live did not stop; stderr: {self.stderr!r}")
-        for t in self._threads:
-            t.join(timeout=WAIT)
-        return rc, b"".join(self._out).decode(), self.stderr
-
-
-def start_capture(lab: Lab, *args: str) -> LiveRun:
-    run = LiveRun(lab, "live", "-i", lab.veth_b, "--duration", str(CAPTURE_LIMIT), *args)
-    run.wait_for("listening on")
-    return run
-
-
-def replay(lab: Lab, sample: Path) -> None:
-    cmd = [IP or "ip", "netns", "exec", lab.ns_a, TCPREPLAY or "tcpreplay", "-q"]
-    cmd += [f"--intf1={lab.veth_a}", f"--pps={REPLAY_PPS}", str(sample)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT, check=False)
-    assert result.returncode == 0, result.stderr
-
-
-def real_capture(fn: Any) -> Any:
-    """Mark a test that captures for real in the namespace lab (skipped without its needs)."""
-    for mark in REAL_CAPTURE_NEEDS:
-        fn = mark(fn)
-    return fn
+    with make_lab() as made:
+        yield made
 
 
 @real_capture

@@ -5,12 +5,15 @@ Theory of operation
 Two processes share one spool file, a classic nanosecond pcap:
 
 - the capture process (`SpoolWriter`, forked when the capture starts, so it shares no interpreter
-  lock with the analysis) waits on the socket, drains every frame the kernel holds and appends it
-  to the spool as a pcap record, flushing after each batch; reading and writing a frame costs a few
-  microseconds, so it keeps up with the wire when the analysis cannot. It stops on `count`,
-  `duration` (the session's monotonic clock), a receive error, or a stop request from the analysis
-  side, after which it still drains what the kernel already holds (up to `DRAIN_ON_STOP` frames).
-  Its counters live in a small shared-memory array.
+  lock with the analysis) waits on the capture, drains every frame the kernel holds and appends it
+  to the spool, flushing after each batch. With libpcap (`ring.RingSource`, the normal case) no
+  Python runs per frame: one `pcap_dispatch` call copies every frame of the kernel's ring to the
+  spool in C (`_run_ring`). Without libpcap the frames of a plain packet socket are read and written
+  one by one in Python (`_run_frames`, a few microseconds each). It stops on `count`, `duration` (the
+  session's monotonic clock), a receive error, or a stop request from the analysis side, after which
+  it still drains what the kernel already holds (up to `DRAIN_ON_STOP` frames, waiting up to
+  `DRAIN_WAIT` for the ring to hand over its last, partly filled block). Its counters live in a small
+  shared-memory array, written once per batch.
 - the analysis (the caller's process, `run_spooled_capture`) reads the spool behind it, record by
   record, up to what the writer has flushed, and hands every frame to the pipeline. When it falls
   behind, the frames wait in the spool, not in the kernel: the live view shows how far behind it is,
@@ -19,13 +22,15 @@ Two processes share one spool file, a classic nanosecond pcap:
 The kernel's buffer (`--buffer-size`) only has to cover the capture process's own pauses. The spool
 is the --write file when one is given (kept whole, as tcpdump -w does), else a temporary file removed
 at the end, bounded by `MAX_SPOOL_BYTES`: past it, or when the disk is full, frames are counted as
-`queue_dropped` instead of being written. Frames the kernel dropped (its buffer full) are counted by
-the kernel (`kernel_dropped`). Both go to the summary's `capture.live` block and to the live view:
-what was lost is always counted.
+`queue_dropped` instead of being written (the ring path then dispatches them to /dev/null, still in
+C, so that they are counted and the ring keeps draining). Frames the kernel dropped (its buffer
+full) are counted by the kernel (`kernel_dropped`). Both go to the summary's `capture.live` block and
+to the live view: what was lost is always counted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -36,6 +41,7 @@ from collections.abc import Callable
 
 from analyzer.capture.live import (
     MAX_BATCH,
+    MAX_DISPATCH,
     PCAP_FILE_HEADER,
     PCAP_RECORD_HEADER,
     POLL_INTERVAL,
@@ -47,6 +53,7 @@ from analyzer.capture.live import (
     StopRequest,
     interface_rx_dropped,
 )
+from analyzer.capture.ring import RING_TIMEOUT_MS, RingDumper, RingSource
 
 MAX_SPOOL_BYTES = 4 << 30
 """Largest temporary spool (4 GiB): about 40 s of a saturated gigabit link; beyond it frames are
@@ -60,10 +67,8 @@ STATS_EVERY = 0.2
 
 
 # Slots of the shared counter array (the capture process writes them, the analysis reads them).
-_PACKETS, _BYTES, _KERNEL_RECEIVED, _KERNEL_DROPPED, _QUEUE_DROPPED, _FLUSHED, _DONE, _STOP, _STOPPED_BY = (
-    range(9)
-)
-_SLOTS = 9
+_PACKETS, _KERNEL_RECEIVED, _KERNEL_DROPPED, _QUEUE_DROPPED, _FLUSHED, _DONE, _STOP, _STOPPED_BY = range(8)
+_SLOTS = 8
 _STOPPED_BY_NAMES = ("", "count", "duration", "stop", "error")
 """How the capture process ended, by code (the stop request's own reason is known to the parent)."""
 MAX_ERROR_BYTES = 512
@@ -71,6 +76,10 @@ MAX_ERROR_BYTES = 512
 DRAIN_ON_STOP = 1_000_000
 """Frames still read from the kernel's buffer after a stop request (what already reached us is
 analysed, not lost); a bound, so that a flood cannot keep the capture from stopping."""
+DRAIN_WAIT = 2.5 * RING_TIMEOUT_MS / 1000
+"""Seconds a ring capture still waits after a stop request for the kernel to hand over the block it
+was filling: the kernel retires a partly filled block on the second tick of its block timer at the
+latest, and the frames in it already reached us."""
 
 
 class SpoolWriter:
@@ -99,6 +108,8 @@ class SpoolWriter:
         self.shared[_FLUSHED] = PCAP_FILE_HEADER.size
         self.error = ctx.RawArray(ctypes.c_char, MAX_ERROR_BYTES)
         self.process = ctx.Process(target=self._run, name="pcap-analyzer capture", daemon=True)
+        self._deadline: float | None = None
+        self._next_stats = 0.0
 
     # -- the analysis side's view --
 
@@ -125,7 +136,7 @@ class SpoolWriter:
     def update(self, stats: LiveStats) -> None:
         """Copy the capture process's counters into `stats`."""
         shared = self.shared
-        stats.packets, stats.bytes = int(shared[_PACKETS]), int(shared[_BYTES])
+        stats.packets = int(shared[_PACKETS])
         stats.kernel_received, stats.kernel_dropped = (
             int(shared[_KERNEL_RECEIVED]),
             int(shared[_KERNEL_DROPPED]),
@@ -142,41 +153,118 @@ class SpoolWriter:
     def _run(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the analysis side decides and tells us
-        shared, source, writer = self.shared, self.source, self.writer
-        write = writer.write
+        shared = self.shared
         start = time.monotonic()
-        deadline = None if self.duration is None else start + self.duration
-        next_stats = start + STATS_EVERY
+        self._deadline = None if self.duration is None else start + self.duration
+        self._next_stats = start + STATS_EVERY
+        code = 0
+        try:
+            ring = self.source if isinstance(self.source, RingSource) else None
+            code = self._run_frames() if ring is None else self._run_ring(ring)
+        except LiveCaptureError as exc:
+            self.error.value = exc.message.encode("utf-8", "replace")[: MAX_ERROR_BYTES - 1]
+            code = 4
+        finally:
+            shared[_KERNEL_RECEIVED], shared[_KERNEL_DROPPED] = self.source.kernel_stats()
+            shared[_STOPPED_BY] = code
+            shared[_DONE] = 1
+
+    def _limit_reached(self, now: float) -> int:
+        """1 when `count` frames were kept, 2 at the end of `duration`, else 0 (and, every
+        STATS_EVERY, the kernel's counters are copied for the analysis side)."""
+        shared = self.shared
+        if self.count is not None and shared[_PACKETS] >= self.count:
+            return 1
+        if self._deadline is not None and now >= self._deadline:
+            return 2
+        if now >= self._next_stats:
+            shared[_KERNEL_RECEIVED], shared[_KERNEL_DROPPED] = self.source.kernel_stats()
+            self._next_stats = now + STATS_EVERY
+        return 0
+
+    def _timeout(self, now: float) -> float:
+        """How long to wait for frames before looking at the stop flag and the clock again."""
+        return POLL_INTERVAL if self._deadline is None else min(POLL_INTERVAL, self._deadline - now)
+
+    def _batch(self, most: int) -> int:
+        """Frames to take at once: `most`, or fewer when `count` is that close."""
+        return most if self.count is None else min(most, self.count - int(self.shared[_PACKETS]))
+
+    def _run_ring(self, source: RingSource) -> int:
+        """libpcap's ring -> spool, in C (`pcap_dispatch` with `pcap_dump`); the stop code."""
+        shared = self.shared
+        spool: RingDumper | None = source.open_dump(self.writer.path)
+        discard: RingDumper | None = None  # /dev/null: frames dropped, counted, still in C
+        record_max = PCAP_RECORD_HEADER.size + source.snaplen
         size = int(shared[_FLUSHED])
         drained = 0
-        code = 0
+        drain_until: float | None = None
         try:
             while True:
                 stopping = bool(shared[_STOP])
-                if self.count is not None and shared[_PACKETS] >= self.count:
-                    code = 1
-                    break
                 now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    code = 2
-                    break
-                if now >= next_stats:
-                    shared[_KERNEL_RECEIVED], shared[_KERNEL_DROPPED] = source.kernel_stats()
-                    next_stats = now + STATS_EVERY
+                code = self._limit_reached(now)
+                if code:
+                    return code
+                if stopping:
+                    drain_until = now + DRAIN_WAIT if drain_until is None else drain_until
+                    if drained >= DRAIN_ON_STOP or not source.wait(drain_until - now):
+                        return 3
+                elif not source.wait(self._timeout(now)):
+                    continue
+                limit = self._batch(MAX_DISPATCH)
+                if self.limit is not None:  # a temporary spool never grows past its limit
+                    limit = min(limit, (self.limit - size) // record_max)
+                if spool is None or limit < 1:
+                    discard = discard or source.open_dump(os.devnull)
+                    got = discard.dispatch(MAX_DISPATCH)
+                    shared[_QUEUE_DROPPED] += got
+                    drained += got if stopping else 0
+                    continue
+                try:
+                    got = spool.dispatch(limit)
+                except LiveCaptureError:  # the frames of the failed call are not counted: not kept
+                    spool.close()
+                    spool = None
+                    _truncate(self.writer.path, size)
+                    raise
+                drained += got if stopping else 0
+                position = spool.flush()
+                if position is None:  # disk full: what this batch wrote cannot be read back
+                    shared[_QUEUE_DROPPED] += got
+                    spool.close()
+                    spool = None
+                    _truncate(self.writer.path, size)
+                    continue
+                size = position
+                shared[_PACKETS] += got
+                shared[_FLUSHED] = size
+        finally:
+            for dumper in (spool, discard):
+                if dumper is not None:
+                    dumper.close()
+
+    def _run_frames(self) -> int:
+        """A frame source (packet socket) -> spool, frame by frame in Python; the stop code."""
+        shared, source = self.shared, self.source
+        write = self.writer.write
+        size = int(shared[_FLUSHED])
+        drained = 0
+        try:
+            while True:
+                stopping = bool(shared[_STOP])
+                now = time.monotonic()
+                code = self._limit_reached(now)
+                if code:
+                    return code
                 if stopping:
                     if drained >= DRAIN_ON_STOP or not source.wait(0.0):
-                        code = 3
-                        break
-                else:
-                    timeout = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
-                    if not source.wait(timeout):
-                        continue
-                limit = (
-                    MAX_BATCH if self.count is None else min(MAX_BATCH, self.count - int(shared[_PACKETS]))
-                )
-                packets = nbytes = 0
+                        return 3
+                elif not source.wait(self._timeout(now)):
+                    continue
+                packets = 0
                 try:
-                    for sec, nsec, data, wirelen in source.frames(limit):
+                    for sec, nsec, data, wirelen in source.frames(self._batch(MAX_BATCH)):
                         drained += stopping
                         record = PCAP_RECORD_HEADER.size + len(data)
                         if self.limit is not None and size + record > self.limit:
@@ -189,20 +277,11 @@ class SpoolWriter:
                             continue
                         size += record
                         packets += 1
-                        nbytes += wirelen
-                except LiveCaptureError as exc:
-                    self.error.value = exc.message.encode("utf-8", "replace")[: MAX_ERROR_BYTES - 1]
-                    code = 4
-                    break
                 finally:  # shared memory is touched once per batch, not per frame
                     shared[_PACKETS] += packets
-                    shared[_BYTES] += nbytes
                 self._flush(size)
         finally:
             self._flush(size)
-            shared[_KERNEL_RECEIVED], shared[_KERNEL_DROPPED] = source.kernel_stats()
-            shared[_STOPPED_BY] = code
-            shared[_DONE] = 1
 
     def _flush(self, size: int) -> None:
         try:
@@ -210,6 +289,13 @@ class SpoolWriter:
         except OSError:
             return
         self.shared[_FLUSHED] = size
+
+
+def _truncate(path: str, size: int) -> None:
+    """Cut a spool back to its last whole record after a failed write (best effort: a --write file
+    then stays readable by other tools)."""
+    with contextlib.suppress(OSError):
+        os.truncate(path, size)
 
 
 class SpoolReader:
@@ -221,6 +307,8 @@ class SpoolReader:
         self.position = PCAP_FILE_HEADER.size
         """Spool bytes consumed."""
         self.linktype = linktype
+        self.wire_bytes = 0
+        """Lengths on the wire of the frames handed over, summed."""
         self._buf = b""
 
     def read(self, upto: int, handle: FrameHandler, budget: int) -> int:
@@ -231,14 +319,17 @@ class SpoolReader:
         buf, pos, n = self._buf, 0, 0
         head = PCAP_RECORD_HEADER
         linktype = self.linktype
+        wire = 0
         while n < budget and len(buf) - pos >= head.size:
             sec, nsec, caplen, wirelen = head.unpack_from(buf, pos)
             end = pos + head.size + caplen
             if end > len(buf):
                 break
             handle(sec + nsec / 1e9, linktype, buf[pos + head.size : end], wirelen)
+            wire += wirelen
             pos = end
             n += 1
+        self.wire_bytes += wire
         self._buf = buf[pos:]
         self.position += pos
         return n
@@ -315,6 +406,7 @@ def _analyse_behind(
         done = capture.done  # read before `flushed`: once done, `flushed` is final
         got = reader.read(capture.flushed, handle, MAX_BATCH)
         stats.analysed += got
+        stats.bytes = reader.wire_bytes
         capture.update(stats)
         now = clock()
         if next_tick is not None and tick is not None and now >= next_tick:
