@@ -22,13 +22,14 @@ the pipeline, not here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from analyzer.ports import TCP_SERVICES, UDP_SERVICES, tcp_port_service, udp_port_service
 from analyzer.signatures import CONFIRM_TCP, CONFIRM_UDP, STRONG_TCP, STRONG_UDP
 
 Test = Callable[[bytes, bool], bool]
 
-IMPLICIT_TLS = {"smtps": "smtp", "pop3s": "pop3", "imaps": "imap", "ftps": "ftp", "tls": "tls"}
+IMPLICIT_TLS: Final = {"smtps": "smtp", "pop3s": "pop3", "imaps": "imap", "ftps": "ftp", "tls": "tls"}
 """Ports whose protocol runs inside TLS from the first byte: the payload says TLS."""
 
 
@@ -81,5 +82,5 @@ def port_only(proto: str, orig_port: int, resp_port: int) -> tuple[str | None, s
     return (label, "port") if label else (None, None)
 
 
-KNOWN_SERVICES = frozenset(TCP_SERVICES.values()) | frozenset(UDP_SERVICES.values())
+KNOWN_SERVICES: Final = frozenset(TCP_SERVICES.values()) | frozenset(UDP_SERVICES.values())
 """Every service name a port can propose."""

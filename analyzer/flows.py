@@ -25,33 +25,33 @@ import math
 import re
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 from analyzer.decode import ACK, FIN, ICMP, ICMPV6, RST, SYN, TCP, Packet, ip_text
 from analyzer.tcp import TcpReassembler
 
-MAX_FLOWS = 200_000
+MAX_FLOWS: Final = 200_000
 """Flows held at once. 200k flows of ~1 KB each keep the table well under 250 MB; beyond that the
 least recently seen flows are closed early (counted as `flows.evicted`)."""
-EVICT_FRACTION = 0.1
+EVICT_FRACTION: Final = 0.1
 """Share of the table closed at once when it is full, so eviction is amortised, not per packet."""
-SWEEP_INTERVAL = 10.0
+SWEEP_INTERVAL: Final = 10.0
 """Seconds of packet time between idle-expiry sweeps."""
-IDLE_TIMEOUT = {TCP: 300.0, 17: 60.0, ICMP: 60.0, ICMPV6: 60.0}
+IDLE_TIMEOUT: Final = {TCP: 300.0, 17: 60.0, ICMP: 60.0, ICMPV6: 60.0}
 """Idle seconds before a flow is closed, by IP protocol (Zeek: tcp_inactivity_timeout 5 min,
 udp/icmp_inactivity_timeout 1 min)."""
-DEFAULT_IDLE_TIMEOUT = 60.0
-CLOSED_LINGER = 5.0
+DEFAULT_IDLE_TIMEOUT: Final = 60.0
+CLOSED_LINGER: Final = 5.0
 """Seconds a TCP flow closed by FIN/RST stays in the table, so its last ACKs still find it."""
-EPHEMERAL_PORT_START = 1024
+EPHEMERAL_PORT_START: Final = 1024
 """Ports below this are taken as service ports when guessing who originated a flow."""
 
-ICMP_REPLY_TYPES = frozenset({0, 14, 16, 18, 129, 134, 136})
+ICMP_REPLY_TYPES: Final = frozenset({0, 14, 16, 18, 129, 134, 136})
 """ICMP types sent by a responder: a flow first seen with one of them started before the capture."""
 
-PROTO_NAMES = {TCP: "tcp", 17: "udp", ICMP: "icmp", ICMPV6: "icmp"}
+PROTO_NAMES: Final = {TCP: "tcp", 17: "udp", ICMP: "icmp", ICMPV6: "icmp"}
 
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_B62: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 FlowKey = tuple[int, bytes, int, bytes, int]
 
@@ -63,12 +63,12 @@ def flow_key(proto: int, a_ip: bytes, a_port: int, b_ip: bytes, b_port: int) -> 
     return (proto, b_ip, b_port, a_ip, a_port)
 
 
-_UID_HEAD = struct.Struct("!QBH")
-_UID_TIME_MASK = (1 << 64) - 1
+_UID_HEAD: Final = struct.Struct("!QBH")
+_UID_TIME_MASK: Final = (1 << 64) - 1
 """The first packet's time in microseconds is hashed modulo 2**64: a corrupt capture can carry times
 far past any real clock (a pcapng resolution of 10**-0 on garbage ticks), and 64 bits are plenty to
 tell real flows apart."""
-_UID_PORT = struct.Struct("!H")
+_UID_PORT: Final = struct.Struct("!H")
 
 
 def make_uid(first_ts: float, key: FlowKey) -> str:
@@ -90,8 +90,8 @@ def make_uid(first_ts: float, key: FlowKey) -> str:
     return "".join(chars)
 
 
-_B62_9 = 62**9
-_B62_17 = 62**17
+_B62_9: Final = 62**9
+_B62_17: Final = 62**17
 
 
 class Flow:
@@ -265,9 +265,14 @@ class Flow:
 
 
 # Zeek's TCP endpoint states, in an order where "inactive or partial" is `<= _PARTIAL`.
-_INACTIVE, _PARTIAL, _SYN_SENT, _ESTABLISHED, _CLOSED, _RESET = range(6)
+_INACTIVE: Final = 0
+_PARTIAL: Final = 1
+_SYN_SENT: Final = 2
+_ESTABLISHED: Final = 3
+_CLOSED: Final = 4
+_RESET: Final = 5
 
-_SYN_THEN_RST = re.compile(r"\^?S[^HAFGIQ]*R")
+_SYN_THEN_RST: Final = re.compile(r"\^?S[^HAFGIQ]*R")
 """Zeek's RSTOS0 test on the history: the originator's SYN, then its RST, no handshake between."""
 
 
@@ -410,25 +415,27 @@ def _starts_reversed(pkt: Packet) -> bool:
 # captured. Anything else returns False and the caller takes the per-frame path. Entries live exactly
 # as long as their flow (`forget` when it ends), at most two per flow (one per direction).
 
-FAST_ETHERTYPE = 12
+FAST_ETHERTYPE: Final = 12
 """Offset of the EtherType of an Ethernet frame (of the tagged type when 802.1Q-tagged)."""
-FAST_VLAN_TAG = 4
+FAST_VLAN_TAG: Final = 4
 """Bytes one 802.1Q tag adds before the inner EtherType."""
-ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN = 0x0800, 0x86DD, 0x8100
-FAST_MIN_FRAME = 54
+ETHERTYPE_IPV4: Final = 0x0800
+ETHERTYPE_IPV6: Final = 0x86DD
+ETHERTYPE_VLAN: Final = 0x8100
+FAST_MIN_FRAME: Final = 54
 """Ethernet (14) + IPv4 (20) + TCP (20): the shortest frame the fast path reads."""
-FAST_IP_TOTAL_LENGTH = 16
+FAST_IP_TOTAL_LENGTH: Final = 16
 """Offset of the IPv4 total length (2 bytes) in an untagged frame (see `plain_ipv4_proto`)."""
-FAST_IP_FRAGMENT = 20
+FAST_IP_FRAGMENT: Final = 20
 """Offset of the IPv4 flags and fragment offset (2 bytes): MF and offset zero = not a fragment."""
-FAST_IP_PROTO = 23
+FAST_IP_PROTO: Final = 23
 """Offset of the IPv4 protocol byte in an untagged frame."""
-FAST_ETH_IP_HEADERS = 34
+FAST_ETH_IP_HEADERS: Final = 34
 """Ethernet + IPv4 header bytes: the IP total length plus 14 must fit in the captured frame."""
-TCP_HEADER_MIN = 20
+TCP_HEADER_MIN: Final = 20
 """A TCP header without options."""
 
-FAST_LAYOUTS: tuple[tuple[str, ...], ...] = (
+FAST_LAYOUTS: Final[tuple[tuple[str, ...], ...]] = (
     ("eth", "ipv4", "tcp"),
     ("eth", "vlan", "ipv4", "tcp"),
     ("eth", "ipv6", "tcp"),
@@ -436,8 +443,9 @@ FAST_LAYOUTS: tuple[tuple[str, ...], ...] = (
 )
 """The frame layouts the fast path reads, by number (bit 0: one 802.1Q tag; bit 1: IPv6): the
 protocol layers the per-frame decoder lists for such a frame, counted once per frame taken."""
-_LAYOUT_VLAN, _LAYOUT_IPV6 = 1, 2
-_FAST_CONTROL = SYN | FIN | RST
+_LAYOUT_VLAN: Final = 1
+_LAYOUT_IPV6: Final = 2
+_FAST_CONTROL: Final = SYN | FIN | RST
 
 
 def plain_ipv4_proto(data: bytes, at: int, end: int) -> int:

@@ -30,7 +30,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from analyzer import registry
 from analyzer.capture import linktype_name, open_capture
@@ -49,24 +49,24 @@ from analyzer.tcp import Delivery, Gap, TcpReassembler
 from analyzer.trackers.conn import ConnRecord
 from analyzer.trackers.tunnels import tunnel_flows, tunnel_uid
 
-MAX_RTP_CANDIDATES = 4096
+MAX_RTP_CANDIDATES: Final = 4096
 """UDP flows whose first datagram looked like RTP, waiting for a second to agree (bounded: beyond
 it a flow is not tried as RTP)."""
-MAX_WEIRDS = 1000
+MAX_WEIRDS: Final = 1000
 """Malformed/weird entries kept with their details (all are counted by reason regardless)."""
-MAX_EXPECTATIONS = 1024
+MAX_EXPECTATIONS: Final = 1024
 """Announced connections (FTP data channels) waiting to show up; oldest dropped beyond this."""
-EXPECTATION_TIMEOUT = 300.0
+EXPECTATION_TIMEOUT: Final = 300.0
 """Seconds of packet time an announced connection stays expected."""
-CLASSIFY_TRIES = 2
+CLASSIFY_TRIES: Final = 2
 """First payloads (one per direction) looked at before a TCP flow is left unclassified."""
-PROGRESS_EVERY = 65536
+PROGRESS_EVERY: Final = 65536
 """Frames between two progress callbacks."""
-TRACKER_TICK = 10.0
+TRACKER_TICK: Final = 10.0
 """Seconds of packet time between two `expire(now)` calls to the trackers."""
-MAX_OWNER_CACHE = 1 << 18
+MAX_OWNER_CACHE: Final = 1 << 18
 """Worker mode: host pairs whose owner is remembered (a cache; beyond it the hash is recomputed)."""
-_FIN_RST = 0x01 | 0x04
+_FIN_RST: Final = 0x01 | 0x04
 
 
 def _is_plain_ipv4_end_host(data: bytes, at: int, end: int) -> bool:
@@ -85,8 +85,8 @@ def _is_plain_ipv4_end_host(data: bytes, at: int, end: int) -> bool:
     return proto == 6 or proto == 1
 
 
-_TEREDO = TEREDO_PORT.to_bytes(2, "big")
-_UDP_TUNNEL_PORTS = frozenset(p.to_bytes(2, "big") for p in UDP_TUNNEL_PORTS)
+_TEREDO: Final = TEREDO_PORT.to_bytes(2, "big")
+_UDP_TUNNEL_PORTS: Final = frozenset(p.to_bytes(2, "big") for p in UDP_TUNNEL_PORTS)
 """Ports of UDP tunnels (VXLAN, Geneve, GTP-U): a worker must decode them, the inner addresses decide."""
 
 

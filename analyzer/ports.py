@@ -10,7 +10,9 @@ are lowercase, Zeek-like where Zeek has one. A name that has a dissector in `ana
 
 from __future__ import annotations
 
-TCP_SERVICES: dict[int, str] = {
+from typing import Final
+
+TCP_SERVICES: Final[dict[int, str]] = {
     # the services that have a stream dissector (names are a public contract: keep them)
     53: "dns",
     80: "http",
@@ -133,7 +135,7 @@ TCP_SERVICES: dict[int, str] = {
 }
 """Well-known TCP ports and the service they propose."""
 
-UDP_SERVICES: dict[int, str] = {
+UDP_SERVICES: Final[dict[int, str]] = {
     # the services that have a datagram parser (names are a public contract: keep them)
     53: "dns",
     5353: "mdns",

@@ -8,7 +8,7 @@ port tables live in `analyzer/ports.py` (a leaf module) and are re-exported here
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from analyzer.decode import ICMP, ICMPV6
 from analyzer.dissectors import dhcp as dhcp_dissector
@@ -43,7 +43,7 @@ from analyzer.trackers.smb import SmbTracker
 from analyzer.trackers.tls import TlsTracker
 from analyzer.trackers.tunnels import TunnelTracker
 
-DATAGRAM_PARSERS: dict[str, DatagramParser] = {
+DATAGRAM_PARSERS: Final[dict[str, DatagramParser]] = {
     "dhcp": dhcp_dissector.parse,
     "dhcpv6": dhcp_dissector.parse_v6,
     "dns": dns_dissector.parse,
@@ -53,30 +53,30 @@ DATAGRAM_PARSERS: dict[str, DatagramParser] = {
 }
 """UDP service -> datagram parser."""
 
-UDP_DISSECTORS: dict[str, FlowDatagramDissectorFactory] = {
+UDP_DISSECTORS: Final[dict[str, FlowDatagramDissectorFactory]] = {
     "quic": QuicDissector,  # Initial keys, CRYPTO reassembly and connection IDs span datagrams
 }
 """UDP service -> per-flow dissector (one instance per flow, fed each datagram whole): for
 protocols whose state spans datagrams."""
 
-UDP_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
+UDP_SIGNATURES: Final[dict[str, Callable[[bytes], bool]]] = {
     "quic": looks_like_quic,  # a v1/v2 client Initial on any port
 }
 """UDP service -> does the first datagram of a flow on a port no service claims look like it?"""
 
-ICMP_PARSERS: dict[int, DatagramParser] = {
+ICMP_PARSERS: Final[dict[int, DatagramParser]] = {
     ICMP: parse_icmpv4,
     ICMPV6: parse_icmpv6,  # also decodes Neighbor Discovery (types 133-137)
 }
 """IP protocol (ICMP, ICMPv6) -> datagram parser of the whole ICMP message."""
 
-CARRIER_PARSERS: dict[str, DatagramParser] = {
+CARRIER_PARSERS: Final[dict[str, DatagramParser]] = {
     "nbf": netbeui_dissector.parse_carried,
     "ipx": netbeui_dissector.parse_carried,
 }
 """Non-IP carrier marked by the decoder (NetBIOS Frames, IPX) -> parser of the SMB it carries."""
 
-STREAM_DISSECTORS: dict[str, StreamDissectorFactory] = {
+STREAM_DISSECTORS: Final[dict[str, StreamDissectorFactory]] = {
     "dns": dns_dissector.DnsTcpDissector,
     "tls": TlsDissector,
     "smtps": TlsDissector,  # implicit TLS: the whole stream is TLS
@@ -95,7 +95,7 @@ STREAM_DISSECTORS: dict[str, StreamDissectorFactory] = {
 }
 """TCP service -> stream dissector class (one instance per flow)."""
 
-TRACKERS: list[type] = [
+TRACKERS: Final[list[type]] = [
     ConnTracker,
     DhcpTracker,
     Dhcpv6Tracker,
@@ -154,7 +154,7 @@ def _reason_detail(event: Any) -> list[tuple[str, str]]:
     return [(event.reason, event.detail)]
 
 
-TOLERATED_MALFORMED: dict[type, Reasons] = {
+TOLERATED_MALFORMED: Final[dict[type, Reasons]] = {
     IcmpMessage: _field("malformed"),
     DnsMessageEvent: _field("malformed"),
     DnsWeird: _reason_detail,

@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from analyzer.dissectors.http_lines import is_http_start
 
-SIGNATURE_WINDOW = 512
+SIGNATURE_WINDOW: Final = 512
 """Bytes of a first payload the text patterns look at: a greeting line is far shorter, and the
 regexes' work stays bounded whatever the segment size."""
-MAX_TLS_RECORD = (1 << 14) + 2048
+MAX_TLS_RECORD: Final = (1 << 14) + 2048
 """Largest TLS record length allowed (RFC 8446 5.2: 2^14 plus expansion)."""
 
 Test = Callable[[bytes, bool], bool]
@@ -122,7 +123,7 @@ def is_dtls(data: bytes, from_client: bool) -> bool:
 
 # -- remote access, file and mail -------------------------------------------------------------------------
 
-_SSH = re.compile(rb"^SSH-(2\.0|1\.99|1\.5)-[\x21-\x7e]")
+_SSH: Final = re.compile(rb"^SSH-(2\.0|1\.99|1\.5)-[\x21-\x7e]")
 
 
 def is_ssh(data: bytes, from_client: bool) -> bool:
@@ -177,9 +178,9 @@ def is_smb_port(data: bytes, from_client: bool) -> bool:
     return is_smb(data, from_client) or (len(data) >= 4 and data[0] in (0x81, 0x82) and data[1] <= 1)
 
 
-_SMTP_GREETING = re.compile(rb"^220[ -].*(E?SMTP|mail|Postfix|Exim|Sendmail)", re.I)
-_SMTP_STRONG = re.compile(rb"^220[ -].*(E?SMTP|Postfix|Exim|Sendmail)", re.I)
-_FTP_GREETING = re.compile(rb"^220[ -].*(FTP|FileZilla|vsftpd|ProFTPD)", re.I)
+_SMTP_GREETING: Final = re.compile(rb"^220[ -].*(E?SMTP|mail|Postfix|Exim|Sendmail)", re.I)
+_SMTP_STRONG: Final = re.compile(rb"^220[ -].*(E?SMTP|Postfix|Exim|Sendmail)", re.I)
+_FTP_GREETING: Final = re.compile(rb"^220[ -].*(FTP|FileZilla|vsftpd|ProFTPD)", re.I)
 
 
 def is_smtp(data: bytes, from_client: bool) -> bool:
@@ -205,7 +206,7 @@ def is_imap(data: bytes, from_client: bool) -> bool:
     return not from_client and data[:5].upper() in (b"* OK ", b"* PRE")
 
 
-_NNTP = re.compile(rb"^20[01] .*(NNTP|news)", re.I)
+_NNTP: Final = re.compile(rb"^20[01] .*(NNTP|news)", re.I)
 
 
 def is_nntp(data: bytes, from_client: bool) -> bool:
@@ -214,7 +215,7 @@ def is_nntp(data: bytes, from_client: bool) -> bool:
 
 # -- databases and message queues -------------------------------------------------------------------------
 
-_MYSQL_VERSION = re.compile(rb"^\d{1,2}\.\d{1,2}\.\d{1,3}[\x20-\x7e]{0,60}\x00")
+_MYSQL_VERSION: Final = re.compile(rb"^\d{1,2}\.\d{1,2}\.\d{1,3}[\x20-\x7e]{0,60}\x00")
 
 
 def is_mysql(data: bytes, from_client: bool) -> bool:
@@ -233,7 +234,7 @@ def is_mysql_port(data: bytes, from_client: bool) -> bool:
     )
 
 
-_PG_CODES = (0x00030000, 0x04D2162F, 0x04D21630, 0x04D2162E)
+_PG_CODES: Final = (0x00030000, 0x04D2162F, 0x04D21630, 0x04D2162E)
 """Protocol 3.0 StartupMessage, SSLRequest, GSSENCRequest, CancelRequest."""
 
 
@@ -253,7 +254,7 @@ def is_redis(data: bytes, from_client: bool) -> bool:
     return bool(re.match(rb"^\*\d{1,4}\r\n\$\d{1,9}\r\n", data[:32]))
 
 
-_MONGO_OPCODES = (1, 2004, 2012, 2013)
+_MONGO_OPCODES: Final = (1, 2004, 2012, 2013)
 """OP_REPLY, OP_QUERY, OP_COMPRESSED, OP_MSG."""
 
 
@@ -309,7 +310,7 @@ def is_ldap(data: bytes, from_client: bool) -> bool:
     return op < len(data) and (0x60 <= data[op] <= 0x79 or data[op] in (0x42, 0x4A, 0x50))
 
 
-_KERBEROS_TAGS = (0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x7E)
+_KERBEROS_TAGS: Final = (0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x7E)
 """AS-REQ, AS-REP, TGS-REQ, TGS-REP, AP-REQ, AP-REP, KRB-ERROR (ASN.1 application tags)."""
 
 
@@ -326,7 +327,7 @@ def is_kerberos_tcp(data: bytes, from_client: bool) -> bool:
     return length >= 0 and at + length - 4 == _u32(data, 0)
 
 
-_RPC_PROGRAMS = {100000: "portmap", 100003: "nfs", 100005: "mount", 100021: "nlm", 100024: "status"}
+_RPC_PROGRAMS: Final = {100000: "portmap", 100003: "nfs", 100005: "mount", 100021: "nlm", 100024: "status"}
 """ONC RPC program numbers a call names (portmapper, NFS and its side protocols)."""
 
 
@@ -408,7 +409,7 @@ def is_bittorrent(data: bytes, from_client: bool) -> bool:
     return data.startswith(b"\x13BitTorrent protocol")
 
 
-_IRC = re.compile(rb"^(NICK [^\s]+\r?\n|CAP LS|:[^\s]+ NOTICE [^\s]+ :)")
+_IRC: Final = re.compile(rb"^(NICK [^\s]+\r?\n|CAP LS|:[^\s]+ NOTICE [^\s]+ :)")
 
 
 def is_irc(data: bytes, from_client: bool) -> bool:
@@ -420,7 +421,7 @@ def is_xmpp(data: bytes, from_client: bool) -> bool:
     return (head.startswith(b"<?xml") or head.startswith(b"<stream:stream")) and b"jabber" in head
 
 
-_RTSP = re.compile(rb"^([A-Z_]{3,13} rtsp://|RTSP/1\.0 \d{3})")
+_RTSP: Final = re.compile(rb"^([A-Z_]{3,13} rtsp://|RTSP/1\.0 \d{3})")
 
 
 def is_rtsp(data: bytes, from_client: bool) -> bool:
@@ -432,7 +433,7 @@ def is_http(data: bytes, from_client: bool) -> bool:
     return is_http_start(data)
 
 
-_SIP = re.compile(
+_SIP: Final = re.compile(
     rb"^((INVITE|REGISTER|OPTIONS|ACK|BYE|CANCEL|SUBSCRIBE|NOTIFY|MESSAGE|INFO|PRACK|UPDATE|REFER|PUBLISH)"
     rb" sips?:|SIP/2\.0 \d{3} )"
 )
@@ -509,7 +510,7 @@ def is_stun_port(data: bytes, from_client: bool) -> bool:
     )
 
 
-_SSDP = re.compile(
+_SSDP: Final = re.compile(
     rb"^(M-SEARCH \* HTTP/1\.1\r\n|NOTIFY \* HTTP/1\.1\r\n|HTTP/1\.1 200 OK\r\n.*\r\nST: )", re.S
 )
 
@@ -541,10 +542,10 @@ def is_snmp(data: bytes, from_client: bool) -> bool:
     return (version in (0, 1) and nxt == 0x04) or (version == 3 and nxt == 0x30)
 
 
-_SYSLOG = re.compile(
+_SYSLOG: Final = re.compile(
     rb"^<\d{1,3}>(1 \d{4}-\d\d-\d\dT|1 - |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\dT)"
 )
-_SYSLOG_PRI = re.compile(rb"^<\d{1,3}>")
+_SYSLOG_PRI: Final = re.compile(rb"^<\d{1,3}>")
 
 
 def is_syslog(data: bytes, from_client: bool) -> bool:
@@ -556,7 +557,7 @@ def is_syslog_port(data: bytes, from_client: bool) -> bool:
     return bool(_SYSLOG_PRI.match(data[:8]))
 
 
-_QUIC_VERSIONS = (0x00000001, 0x6B3343CF, 0x00000000)
+_QUIC_VERSIONS: Final = (0x00000001, 0x6B3343CF, 0x00000000)
 """QUIC v1, v2 and version negotiation (drafts, 0xff0000xx, and 0xfaceb00x are matched apart)."""
 
 
@@ -645,12 +646,12 @@ def is_source_engine(data: bytes, from_client: bool) -> bool:
     return data.startswith(b"\xff\xff\xff\xffTSource Engine Query")
 
 
-_RTP_STATIC_TYPES = frozenset((0, 3, 4, 8, 9, 13, 18, 26, 31, 32, 33, 34))
+_RTP_STATIC_TYPES: Final = frozenset((0, 3, 4, 8, 9, 13, 18, 26, 31, 32, 33, 34))
 """Static RTP payload types in use (PCMU, GSM, G723, PCMA, G722, CN, G729, JPEG, H261, MPV, MP2T,
 H263); 96-127 are dynamic."""
-RTP_HEADER = 12
+RTP_HEADER: Final = 12
 """Bytes of the fixed RTP header two datagrams are compared on."""
-MAX_RTP_SEQ_STEP = 8
+MAX_RTP_SEQ_STEP: Final = 8
 """Largest sequence-number step between the first two datagrams of one RTP stream (a few lost)."""
 
 
@@ -696,7 +697,7 @@ def is_ws_discovery(data: bytes, from_client: bool) -> bool:
     return data.lstrip()[:5] == b"<?xml" or data.lstrip()[:6] == b"<soap:"
 
 
-SIGNATURES: tuple[Signature, ...] = (
+SIGNATURES: Final[tuple[Signature, ...]] = (
     # strong: magic strings, or several fields that agree with each other and with the length.
     # Order matters where two could match: SIP and RTSP before HTTP (they share request-line shapes).
     Signature("tls", "tcp", True, is_tls_hello),
@@ -796,11 +797,11 @@ def _confirmers(transport: str) -> dict[str, tuple[Test, ...]]:
     return out
 
 
-STRONG_TCP = _table("tcp", True)
+STRONG_TCP: Final = _table("tcp", True)
 """(service, test) of the strong TCP signatures, in order."""
-STRONG_UDP = _table("udp", True)
+STRONG_UDP: Final = _table("udp", True)
 """(service, test) of the strong UDP signatures, in order."""
-CONFIRM_TCP = _confirmers("tcp")
+CONFIRM_TCP: Final = _confirmers("tcp")
 """TCP service -> every test (strong or weak) that confirms it."""
-CONFIRM_UDP = _confirmers("udp")
+CONFIRM_UDP: Final = _confirmers("udp")
 """UDP service -> every test (strong or weak) that confirms it."""

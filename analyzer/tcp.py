@@ -53,52 +53,52 @@ that fit before the FIN are still placed after FIN or RST. A keep-alive (at most
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from analyzer.frozen import interpreted_inits
 
-SEQ_MODULUS = 1 << 32
+SEQ_MODULUS: Final = 1 << 32
 """TCP sequence numbers are 32-bit and wrap modulo 2^32 (RFC 9293)."""
-SEQ_MASK = SEQ_MODULUS - 1
+SEQ_MASK: Final = SEQ_MODULUS - 1
 """Mask reducing an int to a 32-bit sequence number."""
-SEQ_HALF = 1 << 31
+SEQ_HALF: Final = 1 << 31
 """Half the sequence space: the largest distance that still has a direction (RFC 1982)."""
 
-TCP_FIN = 0x01
+TCP_FIN: Final = 0x01
 """FIN bit of the TCP flags byte: the sender has no more data."""
-TCP_SYN = 0x02
+TCP_SYN: Final = 0x02
 """SYN bit of the TCP flags byte: carries the initial sequence number."""
-TCP_RST = 0x04
+TCP_RST: Final = 0x04
 """RST bit of the TCP flags byte: the connection is aborted."""
 
 # Out-of-order data is held while a hole is open. 1 MiB per direction is above the bandwidth-delay
 # product of the captures this tool is for (a full unscaled window is 64 KiB; 1 MiB covers a LAN or a
 # fast WAN flight) while keeping a pathological or lossy flow from holding unbounded memory.
-MAX_BUFFERED_BYTES_PER_DIRECTION = 1 << 20
+MAX_BUFFERED_BYTES_PER_DIRECTION: Final = 1 << 20
 
 # Each held piece costs ~150 bytes of bookkeeping beyond its data (bytes header, dict entry, index
 # slot), so tiny segments could cost far more than the byte limit says. 128 Ki pieces bounds that
 # overhead (~20 MiB in the worst case) while a 100,000-segment reordering of one-byte segments still
 # reassembles without a gap.
-MAX_BUFFERED_SEGMENTS_PER_DIRECTION = 1 << 17
+MAX_BUFFERED_SEGMENTS_PER_DIRECTION: Final = 1 << 17
 
 # The largest window TCP can advertise is 65535 << 14, just under 2^30 (RFC 7323, section 2.3): a
 # segment farther than that from the next expected byte cannot be in flight. It is dropped rather
 # than held (bogus sequence numbers, a reused port, or a mis-merged flow).
-MAX_SEQUENCE_JUMP = 1 << 30
+MAX_SEQUENCE_JUMP: Final = 1 << 30
 
 # Delivered chunks kept (by reference, no copy) to compare retransmissions with what was delivered,
 # bounded by bytes and by count. 32 KiB covers the usual retransmission of the last segments of a
 # flight; older retransmissions still count as retransmitted, only their content is not compared.
-RETAINED_DELIVERED_BYTES = 32 * 1024
-RETAINED_DELIVERED_CHUNKS = 32
+RETAINED_DELIVERED_BYTES: Final = 32 * 1024
+RETAINED_DELIVERED_CHUNKS: Final = 32
 
 # A keep-alive probe carries at most this many bytes, sent one below the next expected byte.
-KEEPALIVE_MAX_BYTES = 1
+KEEPALIVE_MAX_BYTES: Final = 1
 
 # Target length of one sublist of the sorted offset index: inserts move at most ~2 x 256 pointers and
 # the top-level index stays short, so insertion is O(log n) plus a small constant memmove.
-_SORTED_LOAD = 256
+_SORTED_LOAD: Final = 256
 
 
 def seq_diff(a: int, b: int) -> int:
@@ -144,7 +144,7 @@ Delivery: TypeAlias = bytes | Gap | Skipped
 """One item of the reassembled stream: in-order bytes, a gap standing for missing bytes, or the
 count of bytes swallowed in a skip zone."""
 
-MAX_SKIP = 1 << 62
+MAX_SKIP: Final = 1 << 62
 """A skip zone with no end in sight (a body that lasts until the connection closes): far beyond any
 stream a capture holds, and still a small int for the offset arithmetic."""
 

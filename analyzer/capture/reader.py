@@ -60,7 +60,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Final
 
 from analyzer.capture.frame import Frame
 from analyzer.errors import CaptureError
@@ -68,17 +68,17 @@ from analyzer.errors import CaptureError
 CHUNK_SIZE = 1 << 20
 """Bytes read per refill: large enough that the per-read cost vanishes, small enough to not matter."""
 
-MAX_CAPLEN = 262144
+MAX_CAPLEN: Final = 262144
 """Largest classic-pcap record caplen accepted: libpcap's MAXIMUM_SNAPLEN and Wireshark's
 WTAP_MAX_PACKET_SIZE_STANDARD (256 KiB). A bigger value is a corrupt length field, and since classic
 pcap has no resync marker the reader must stop instead of reading garbage as packets."""
 
-MAX_BLOCK_LEN = 16 << 20
+MAX_BLOCK_LEN: Final = 16 << 20
 """Largest pcapng block accepted (16 MiB, Wireshark's limit too): room for any packet plus large
 non-packet blocks (name resolution, decryption secrets), while a corrupt length cannot make the
 reader buffer an arbitrary amount of memory."""
 
-MAX_INTERFACES = 65536
+MAX_INTERFACES: Final = 65536
 """Most pcapng interfaces kept across all sections (an interface id in the obsolete Packet Block is
 16 bits); bounds `reader.interfaces` against a file made of endless IDBs."""
 
@@ -93,70 +93,70 @@ GZIP_EXPANSION_FLOOR = 16 << 20
 but highly repetitive capture is never refused. Kept modest because a bomb is inflated and analysed
 up to here: 16 MiB of zeros is a million empty frames, a few seconds of work."""
 
-SNIFF_LEN = 4
+SNIFF_LEN: Final = 4
 """Bytes needed to recognise a format by its magic number (gzip needs 2, captures 4)."""
 
-PCAP_HEADER = struct.Struct("<IHHiIII")
+PCAP_HEADER: Final = struct.Struct("<IHHiIII")
 """Classic pcap file header: magic, major, minor, thiszone, sigfigs, snaplen, linktype (+FCS bits)."""
 
-LINKTYPE_MASK = 0xFFFF
+LINKTYPE_MASK: Final = 0xFFFF
 """Low 16 bits of the pcap header's link-type field; the bits above carry FCS length flags."""
 
-GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC: Final = b"\x1f\x8b"
 """First two bytes of every gzip member."""
 
-PCAPNG_SHB_TYPE = 0x0A0D0D0A
+PCAPNG_SHB_TYPE: Final = 0x0A0D0D0A
 """Block type of the pcapng Section Header Block; a palindrome, so readable in either byte order."""
 
-PCAPNG_BYTE_ORDER_MAGIC = 0x1A2B3C4D
+PCAPNG_BYTE_ORDER_MAGIC: Final = 0x1A2B3C4D
 """pcapng SHB byte-order magic, read in the section's byte order."""
 
-PCAPNG_MAJOR_VERSION = 1
+PCAPNG_MAJOR_VERSION: Final = 1
 """The only pcapng major version that exists; another one means an incompatible layout."""
 
-MIN_BLOCK_LEN = 12
+MIN_BLOCK_LEN: Final = 12
 """Smallest pcapng block: type, length and the trailing length copy."""
 
-MIN_SHB_LEN = 28
+MIN_SHB_LEN: Final = 28
 """SHB fixed part: block header (8), byte-order magic (4), versions (4), section length (8), trailer."""
 
-MIN_IDB_LEN = 20
+MIN_IDB_LEN: Final = 20
 """IDB fixed part: block header (8), link type (2), reserved (2), snaplen (4), trailer (4)."""
 
-MIN_EPB_LEN = 32
+MIN_EPB_LEN: Final = 32
 """EPB fixed part: block header (8), interface, ts high, ts low, caplen, wirelen (20), trailer (4)."""
 
-MIN_SPB_LEN = 16
+MIN_SPB_LEN: Final = 16
 """SPB fixed part: block header (8), original length (4), trailer (4)."""
 
-MIN_PB_LEN = 32
+MIN_PB_LEN: Final = 32
 """Obsolete PB fixed part: header (8), iface (2), drops (2), ts high/low, caplen, wirelen, trailer."""
 
-BT_PB = 2
+BT_PB: Final = 2
 """pcapng obsolete Packet Block."""
-BT_IDB = 1
+BT_IDB: Final = 1
 """pcapng Interface Description Block."""
-BT_SPB = 3
+BT_SPB: Final = 3
 """pcapng Simple Packet Block."""
-BT_EPB = 6
+BT_EPB: Final = 6
 """pcapng Enhanced Packet Block."""
 
-OPT_ENDOFOPT = 0
+OPT_ENDOFOPT: Final = 0
 """pcapng option code that ends an option list."""
-OPT_IF_NAME = 2
+OPT_IF_NAME: Final = 2
 """IDB option: interface name (UTF-8)."""
-OPT_IF_TSRESOL = 9
+OPT_IF_TSRESOL: Final = 9
 """IDB option: timestamp resolution, one byte; high bit set = power of 2, else power of 10."""
-OPT_IF_TSOFFSET = 14
+OPT_IF_TSOFFSET: Final = 14
 """IDB option: signed 64-bit seconds added to every timestamp of the interface."""
 
-DEFAULT_TSRESOL_DIVISOR = 1_000_000
+DEFAULT_TSRESOL_DIVISOR: Final = 1_000_000
 """pcapng ticks per second when an IDB has no if_tsresol (microseconds)."""
 
 PcapFormat = tuple[str, str]
 """(format name, byte order) as a magic number reveals them."""
 
-MAGICS: dict[bytes, PcapFormat] = {
+MAGICS: Final[dict[bytes, PcapFormat]] = {
     b"\xd4\xc3\xb2\xa1": ("pcap", "little"),
     b"\xa1\xb2\xc3\xd4": ("pcap", "big"),
     b"\x4d\x3c\xb2\xa1": ("pcap-nsec", "little"),
@@ -166,16 +166,16 @@ MAGICS: dict[bytes, PcapFormat] = {
 }
 """Classic pcap magic bytes as they appear on disk -> (format, byte order)."""
 
-PCAP_RECORD_FIELDS = 16
+PCAP_RECORD_FIELDS: Final = 16
 """The four 32-bit fields every classic record header starts with: seconds, fraction, caplen, len."""
-PCAP_RECORD_LEN: dict[str, int] = {"pcap": 16, "pcap-nsec": 16, "pcap-modified": 24}
+PCAP_RECORD_LEN: Final[dict[str, int]] = {"pcap": 16, "pcap-nsec": 16, "pcap-modified": 24}
 """Record header length per classic format; the modified (Kuznetsov) one appends ifindex, protocol,
 pkt_type and a pad byte after the usual four fields."""
 
-PCAP_FRACTION_DIVISOR: dict[str, float] = {"pcap": 1e6, "pcap-nsec": 1e9, "pcap-modified": 1e6}
+PCAP_FRACTION_DIVISOR: Final[dict[str, float]] = {"pcap": 1e6, "pcap-nsec": 1e9, "pcap-modified": 1e6}
 """Sub-second ticks per second per classic format."""
 
-ENDIAN_PREFIX: dict[str, str] = {"little": "<", "big": ">"}
+ENDIAN_PREFIX: Final[dict[str, str]] = {"little": "<", "big": ">"}
 """struct prefix per byte order."""
 
 Record = tuple[float, int, bytes, int, int]
@@ -251,10 +251,10 @@ def _ng_structs(order: str) -> _NgStructs:
     )
 
 
-NG_STRUCTS: dict[str, _NgStructs] = {order: _ng_structs(order) for order in ENDIAN_PREFIX}
+NG_STRUCTS: Final[dict[str, _NgStructs]] = {order: _ng_structs(order) for order in ENDIAN_PREFIX}
 """pcapng structures per byte order."""
 
-NG_ORDER_BY_BOM: dict[bytes, str] = {
+NG_ORDER_BY_BOM: Final[dict[bytes, str]] = {
     b"\x4d\x3c\x2b\x1a": "little",
     b"\x1a\x2b\x3c\x4d": "big",
 }

@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections.abc import Callable
-from typing import Literal
+from typing import Final, Literal
 
 from analyzer.capture.linktypes import (
     LINKTYPE_ETHERNET,
@@ -72,7 +72,7 @@ from analyzer.decode.packet import (
 from analyzer.decode.quoted import decode_quoted
 from analyzer.errors import Malformed
 
-ETHERTYPE_8021Q = 0x8100
+ETHERTYPE_8021Q: Final = 0x8100
 """An 802.1Q VLAN tag (802.1ad 0x88A8 and the old 0x9100 are read the same way)."""
 
 # --- the decoder --------------------------------------------------------------------------------
@@ -752,11 +752,12 @@ def _enter(pkt: Packet, kind: str, depth: int) -> None:
     pkt.proto = -1
 
 
-SLL_LLC, SLL_NOVELL_RAW = 0x0004, 0x0001
+SLL_LLC: Final = 0x0004
+SLL_NOVELL_RAW: Final = 0x0001
 """Linux cooked capture protocol values that are not EtherTypes: 802.2 LLC and Novell raw IPX."""
-GRE_WCCP = 0x883E
+GRE_WCCP: Final = 0x883E
 """GRE protocol of Web Cache Communication Protocol redirection (IPv4 inside)."""
-PSEUDOWIRE_ETHERTYPES = frozenset({0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x8847, 0x8848, 0x8864})
+PSEUDOWIRE_ETHERTYPES: Final = frozenset({0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x8847, 0x8848, 0x8864})
 """EtherTypes that make an Ethernet header inside an MPLS pseudowire plausible (tshark checks the MAC
 vendors and the EtherType; the EtherType alone tells the control-word case apart in practice)."""
 

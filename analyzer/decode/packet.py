@@ -5,53 +5,62 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass
+from typing import Final
 
 # --- limits -------------------------------------------------------------------------------------
 
-MAX_VLAN_TAGS = 8
+MAX_VLAN_TAGS: Final = 8
 """802.1Q/802.1ad tags followed on one frame; real networks stack two or three, more is hostile."""
-MAX_MPLS_LABELS = 16
+MAX_MPLS_LABELS: Final = 16
 """MPLS label stack depth followed; deeper stacks are an attack or garbage."""
-MAX_ENCAPSULATION_DEPTH = 6
+MAX_ENCAPSULATION_DEPTH: Final = 6
 """Tunnel nesting followed before giving up (IP in IP, GRE, Teredo, VXLAN, Geneve, GTP-U, NSH, MPLS
 pseudowires): real tunnels nest two or three deep, more is garbage or a decoder bomb."""
-MAX_IPV6_EXT_HEADERS = 12
+MAX_IPV6_EXT_HEADERS: Final = 12
 """IPv6 extension headers followed in one chain; RFC 8200 order has at most ~8 distinct ones."""
-MAX_FRAGMENTED_DATAGRAMS = 4096
+MAX_FRAGMENTED_DATAGRAMS: Final = 4096
 """Datagrams whose fragments are held at once; bounds memory under a fragment flood."""
 MAX_FRAGMENT_BYTES = 16 * 1024 * 1024
 """Bytes of fragments held across all datagrams (16 MiB)."""
-FRAGMENT_TIMEOUT = 60.0
+FRAGMENT_TIMEOUT: Final = 60.0
 """Seconds of packet time after which an incomplete datagram is dropped (Linux ipfrag_time is 30 s)."""
-MAX_IP_DATAGRAM = 65535 + 40
+MAX_IP_DATAGRAM: Final = 65535 + 40
 """Largest reassembled datagram (IPv4 total length limit, IPv6 payload limit plus header)."""
 
 # --- constants ----------------------------------------------------------------------------------
 
-TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+TCP: Final = 6
+UDP: Final = 17
+ICMP: Final = 1
+ICMPV6: Final = 58
+FIN: Final = 0x01
+SYN: Final = 0x02
+RST: Final = 0x04
+PSH: Final = 0x08
+ACK: Final = 0x10
 
-_U16 = struct.Struct("!H")
-_ETH = struct.Struct("!6s6sH")
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")
-_IPV6 = struct.Struct("!IHBB16s16s")
-_PORTS = struct.Struct("!HH")
-_TCP = struct.Struct("!HHIIBBH")
-_UDP = struct.Struct("!HHHH")
+_U16: Final = struct.Struct("!H")
+_ETH: Final = struct.Struct("!6s6sH")
+_IPV4: Final = struct.Struct("!BBHHHBBH4s4s")
+_IPV6: Final = struct.Struct("!IHBB16s16s")
+_PORTS: Final = struct.Struct("!HH")
+_TCP: Final = struct.Struct("!HHIIBBH")
+_UDP: Final = struct.Struct("!HHHH")
 
-ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
-TEREDO_PORT = 3544
-NDP_REDIRECT = 137
-MAX_NDP_OPTIONS = 32
+ETHERTYPE_IPV4: Final = 0x0800
+ETHERTYPE_IPV6: Final = 0x86DD
+TEREDO_PORT: Final = 3544
+NDP_REDIRECT: Final = 137
+MAX_NDP_OPTIONS: Final = 32
 """Options walked in one NDP message by the decoder (real ones carry two to five)."""
-ICMPV4_ERROR_TYPES = frozenset({3, 4, 5, 11, 12})
+ICMPV4_ERROR_TYPES: Final = frozenset({3, 4, 5, 11, 12})
 """ICMPv4 types that quote the offending datagram (unreachable, source quench, redirect, time
 exceeded, parameter problem)."""
-ICMPV4_COUNTERPARTS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
+ICMPV4_COUNTERPARTS: Final = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
 """ICMPv4 request/reply type pairs (echo, timestamp, information, address mask)."""
-ICMPV6_COUNTERPARTS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135}
+ICMPV6_COUNTERPARTS: Final = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135}
 """ICMPv6 request/reply type pairs (echo, router and neighbor solicitation/advertisement)."""
-ICMPV6_ERROR_TYPES = frozenset({1, 2, 3, 4})
+ICMPV6_ERROR_TYPES: Final = frozenset({1, 2, 3, 4})
 """ICMPv6 error types (RFC 4443): unreachable, packet too big, time exceeded, parameter problem."""
 
 
@@ -166,10 +175,10 @@ class Packet:
         )
 
 
-MAX_IP_TEXTS = 1 << 16
+MAX_IP_TEXTS: Final = 1 << 16
 """Addresses whose text form is remembered (`ip_text`): every event names its flow's addresses, and
 formatting one costs more than looking it up; emptied when full, so it stays bounded."""
-_ip_texts: dict[bytes, str] = {}
+_ip_texts: Final[dict[bytes, str]] = {}
 
 
 def ip_text(raw: bytes) -> str:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from analyzer.dissectors.http_lines import (
     _LONGEST_TOKEN,
@@ -71,20 +71,20 @@ from analyzer.tcp import MAX_SKIP
 if TYPE_CHECKING:
     from analyzer.flows import Flow
 
-MAX_LINE_BYTES = 16 * 1024
+MAX_LINE_BYTES: Final = 16 * 1024
 """Longest start or header line. Apache (LimitRequestFieldSize 8190) and nginx (8 KiB header buffers)
 refuse longer ones with 414/431; twice that leaves room for lenient servers, beyond is an attack."""
-MAX_HEADER_FIELDS = 256
+MAX_HEADER_FIELDS: Final = 256
 """Fields in one head (trailers included): 2.5 times Apache's LimitRequestFields default of 100."""
-MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_BYTES: Final = 64 * 1024
 """Bytes in one head (trailers included): four times Node.js's 16 KiB max-http-header-size."""
-MAX_PENDING_REQUESTS = 64
+MAX_PENDING_REQUESTS: Final = 64
 """Requests waiting for their response (pipelining depth). Browsers pipeline a handful at most; a
 request-only capture beyond this logs the oldest as unanswered instead of holding it."""
-MAX_CHUNK_SIZE_DIGITS = 16
+MAX_CHUNK_SIZE_DIGITS: Final = 16
 """Hex digits of a chunk size: 16 is 2^64 - 1, the most any implementation can represent."""
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,%d}" % MAX_CHUNK_SIZE_DIGITS)
-_KEPT_FIELDS = frozenset(
+_CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,%d}" % MAX_CHUNK_SIZE_DIGITS)
+_KEPT_FIELDS: Final = frozenset(
     (b"host", b"user-agent", b"referer", b"content-type", b"content-length", b"transfer-encoding", b"upgrade")
 )
 """Header fields read; the others are counted against the limits and dropped."""
@@ -341,18 +341,18 @@ class HttpTransaction:
 # Reader state
 # --------------------------------------------------------------------------------------------------
 
-START = "start"
-HEAD = "head"
-BODY = "body"
+START: Final = "start"
+HEAD: Final = "head"
+BODY: Final = "body"
 CHUNK_SIZE = "chunk_size"
-CHUNK_DATA = "chunk_data"
-CHUNK_END = "chunk_end"
-TRAILERS = "trailers"
-UNTIL_CLOSE = "until_close"
-TUNNEL = "tunnel"
-LOST = "lost"
+CHUNK_DATA: Final = "chunk_data"
+CHUNK_END: Final = "chunk_end"
+TRAILERS: Final = "trailers"
+UNTIL_CLOSE: Final = "until_close"
+TUNNEL: Final = "tunnel"
+LOST: Final = "lost"
 
-_COUNTED_BODY = (BODY, CHUNK_DATA)
+_COUNTED_BODY: Final = (BODY, CHUNK_DATA)
 """States that consume a known number of body bytes (`_Side.remaining`)."""
 
 
@@ -916,7 +916,7 @@ def _chunked(coding: bytes) -> bool:
     return coding.rsplit(b",", 1)[-1].strip().lower() == b"chunked"
 
 
-_LINE_HANDLERS: dict[str, Callable[[HttpDissector, _Side, bytes], None]] = {
+_LINE_HANDLERS: Final[dict[str, Callable[[HttpDissector, _Side, bytes], None]]] = {
     START: HttpDissector._on_start_line,
     LOST: HttpDissector._on_lost_line,
     HEAD: HttpDissector._on_head_line,

@@ -4,13 +4,15 @@ holds the state machine)."""
 
 from __future__ import annotations
 
-MAX_CONTENT_LENGTH_DIGITS = 18
+from typing import Final
+
+MAX_CONTENT_LENGTH_DIGITS: Final = 18
 """Digits of a Content-Length: 10^18 bytes is an exabyte, more than any real body; a longer number
 is invalid (and Python refuses to convert strings of more than 4300 digits)."""
-MAX_VALUE_CHARS = 1024
+MAX_VALUE_CHARS: Final = 1024
 """Characters kept of a wire string in an event (URI, Host, User-Agent, ...): keeps records small."""
 
-REQUEST_METHODS: frozenset[bytes] = frozenset(
+REQUEST_METHODS: Final[frozenset[bytes]] = frozenset(
     b"GET PUT POST HEAD PATCH DELETE OPTIONS CONNECT TRACE COPY LOCK MOVE POLL BCOPY BMOVE MKCOL LABEL "
     b"MERGE SEARCH UNLOCK REPORT UPDATE NOTIFY BDELETE CHECKIN PROPFIND CHECKOUT CCM_POST SUBSCRIBE "
     b"PROPPATCH BPROPFIND BPROPPATCH UNCHECKOUT MKACTIVITY MKWORKSPACE RPC_CONNECT RPC_IN_DATA "
@@ -18,19 +20,19 @@ REQUEST_METHODS: frozenset[bytes] = frozenset(
 )
 """Methods Wireshark 4.0 recognises a request line by (HTTP, WebDAV, GENA, MS-RPCH, Cisco CCM_POST),
 so request counts agree with tshark; a line starting with any other token is not HTTP."""
-MANDATORY_PREFIX = b"M-"
+MANDATORY_PREFIX: Final = b"M-"
 """RFC 2774 mandatory-extension prefix of a method (M-SEARCH, M-GET)."""
-STATUS_PREFIXES = (b"HTTP/", b"ICY")
+STATUS_PREFIXES: Final = (b"HTTP/", b"ICY")
 """A status line starts with these (ICY: SHOUTcast's "ICY 200 OK", which tshark reads as HTTP)."""
 
-_START_PREFIXES: frozenset[bytes] = frozenset(
+_START_PREFIXES: Final[frozenset[bytes]] = frozenset(
     word[:i]
     for word in (*REQUEST_METHODS, *(MANDATORY_PREFIX + m for m in REQUEST_METHODS), *STATUS_PREFIXES)
     for i in range(len(word) + 1)
 ) | {b"\r"}
 """Every prefix of a start line's first token (and the CR of an empty line): a partial line outside
 these is not HTTP."""
-_LONGEST_TOKEN = max(len(p) for p in _START_PREFIXES) + 1
+_LONGEST_TOKEN: Final = max(len(p) for p in _START_PREFIXES) + 1
 """Bytes of a partial line that settle whether it can be a start line (token plus its space)."""
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Final
 
 from analyzer.decode import (
     ICMP,
@@ -39,20 +40,20 @@ from analyzer.frozen import interpreted_inits
 
 # --- limits -------------------------------------------------------------------------------------
 
-QUOTE_MIN_TRANSPORT_BYTES = 8
+QUOTE_MIN_TRANSPORT_BYTES: Final = 8
 """Bytes of the original transport header an error must quote (RFC 792: the IP header plus the first
 64 bits of data); fewer, while the original datagram was longer, is a truncated quote."""
-EXTENSION_COMPAT_OFFSET = 128
+EXTENSION_COMPAT_OFFSET: Final = 128
 """RFC 4884: the quote is padded to 128 bytes when extensions follow; a non-compliant sender (length
 field 0) puts them at that offset too, which is where tshark looks for them."""
-MAX_EXTENSION_OBJECTS = 16
+MAX_EXTENSION_OBJECTS: Final = 16
 """RFC 4884 extension objects decoded per message (real routers send one or two)."""
-MAX_MPLS_LABELS = 16
+MAX_MPLS_LABELS: Final = 16
 """MPLS label stack entries kept from an RFC 4950 object (real stacks are two or three deep)."""
 
 # --- names --------------------------------------------------------------------------------------
 
-ICMPV4_TYPE_NAMES: dict[int, str] = {
+ICMPV4_TYPE_NAMES: Final[dict[int, str]] = {
     0: "Echo Reply",
     3: "Destination Unreachable",
     4: "Source Quench",
@@ -88,7 +89,7 @@ ICMPV4_TYPE_NAMES: dict[int, str] = {
 }
 """ICMPv4 type -> name (IANA "ICMP Type Numbers")."""
 
-ICMPV4_UNREACHABLE_CODES: dict[int, str] = {
+ICMPV4_UNREACHABLE_CODES: Final[dict[int, str]] = {
     0: "net unreachable",
     1: "host unreachable",
     2: "protocol unreachable",
@@ -108,7 +109,7 @@ ICMPV4_UNREACHABLE_CODES: dict[int, str] = {
 }
 """ICMPv4 Destination Unreachable codes (RFC 792, RFC 1122, RFC 1812)."""
 
-EXTENDED_ECHO_REPLY_CODES: dict[int, str] = {
+EXTENDED_ECHO_REPLY_CODES: Final[dict[int, str]] = {
     0: "no error",
     1: "malformed query",
     2: "no such interface",
@@ -117,7 +118,7 @@ EXTENDED_ECHO_REPLY_CODES: dict[int, str] = {
 }
 """Extended Echo Reply codes (RFC 8335), the same for ICMPv4 43 and ICMPv6 161."""
 
-ICMPV4_CODE_NAMES: dict[int, dict[int, str]] = {
+ICMPV4_CODE_NAMES: Final[dict[int, dict[int, str]]] = {
     3: ICMPV4_UNREACHABLE_CODES,
     5: {
         0: "redirect datagram for the network",
@@ -141,7 +142,7 @@ ICMPV4_CODE_NAMES: dict[int, dict[int, str]] = {
 }
 """ICMPv4 type -> code -> name, for the types whose codes mean something (IANA)."""
 
-ICMPV6_TYPE_NAMES: dict[int, str] = {
+ICMPV6_TYPE_NAMES: Final[dict[int, str]] = {
     1: "Destination Unreachable",
     2: "Packet Too Big",
     3: "Time Exceeded",
@@ -189,7 +190,7 @@ ICMPV6_TYPE_NAMES: dict[int, str] = {
 }
 """ICMPv6 type -> name (IANA "ICMPv6 'type' Numbers")."""
 
-ICMPV6_UNREACHABLE_CODES: dict[int, str] = {
+ICMPV6_UNREACHABLE_CODES: Final[dict[int, str]] = {
     0: "no route to destination",
     1: "communication with destination administratively prohibited",
     2: "beyond scope of source address",
@@ -202,7 +203,7 @@ ICMPV6_UNREACHABLE_CODES: dict[int, str] = {
 }
 """ICMPv6 Destination Unreachable codes (RFC 4443, RFC 6550, RFC 8504)."""
 
-ICMPV6_CODE_NAMES: dict[int, dict[int, str]] = {
+ICMPV6_CODE_NAMES: Final[dict[int, dict[int, str]]] = {
     1: ICMPV6_UNREACHABLE_CODES,
     3: {0: "hop limit exceeded in transit", 1: "fragment reassembly time exceeded"},
     4: {
@@ -230,26 +231,26 @@ ICMPV6_CODE_NAMES: dict[int, dict[int, str]] = {
 }
 """ICMPv6 type -> code -> name, for the types whose codes mean something (IANA)."""
 
-TYPE_NAMES: dict[int, dict[int, str]] = {4: ICMPV4_TYPE_NAMES, 6: ICMPV6_TYPE_NAMES}
+TYPE_NAMES: Final[dict[int, dict[int, str]]] = {4: ICMPV4_TYPE_NAMES, 6: ICMPV6_TYPE_NAMES}
 """IP version -> ICMP type names."""
-CODE_NAMES: dict[int, dict[int, dict[int, str]]] = {4: ICMPV4_CODE_NAMES, 6: ICMPV6_CODE_NAMES}
+CODE_NAMES: Final[dict[int, dict[int, dict[int, str]]]] = {4: ICMPV4_CODE_NAMES, 6: ICMPV6_CODE_NAMES}
 """IP version -> ICMP code names by type."""
-COUNTERPARTS: dict[int, dict[int, int]] = {4: ICMPV4_COUNTERPARTS, 6: ICMPV6_COUNTERPARTS}
+COUNTERPARTS: Final[dict[int, dict[int, int]]] = {4: ICMPV4_COUNTERPARTS, 6: ICMPV6_COUNTERPARTS}
 """IP version -> request/reply type pairs (the Zeek-like ICMP "ports" of flows)."""
 
-ERROR_TYPES: dict[int, frozenset[int]] = {4: frozenset({3, 4, 5, 11, 12}), 6: frozenset({1, 2, 3, 4})}
+ERROR_TYPES: Final[dict[int, frozenset[int]]] = {4: frozenset({3, 4, 5, 11, 12}), 6: frozenset({1, 2, 3, 4})}
 """IP version -> error types, which quote the datagram that caused them."""
-UNREACHABLE_TYPE: dict[int, int] = {4: 3, 6: 1}
+UNREACHABLE_TYPE: Final[dict[int, int]] = {4: 3, 6: 1}
 """IP version -> Destination Unreachable type."""
-EXTENSIBLE_TYPES: dict[int, dict[int, tuple[int, int]]] = {
+EXTENSIBLE_TYPES: Final[dict[int, dict[int, tuple[int, int]]]] = {
     4: {3: (5, 4), 11: (5, 4), 12: (5, 4)},
     6: {1: (4, 8), 3: (4, 8)},
 }
 """IP version -> types that may carry RFC 4884 extensions -> (offset of the length field, its unit)."""
-ECHO_TYPES: dict[int, dict[int, bool]] = {4: {8: True, 0: False}, 6: {128: True, 129: False}}
+ECHO_TYPES: Final[dict[int, dict[int, bool]]] = {4: {8: True, 0: False}, 6: {128: True, 129: False}}
 """IP version -> echo type -> is it a request."""
 
-IP_PROTO_NAMES: dict[int, str] = {
+IP_PROTO_NAMES: Final[dict[int, str]] = {
     ICMP: "icmp",
     2: "igmp",
     4: "ipip",
@@ -263,11 +264,11 @@ IP_PROTO_NAMES: dict[int, str] = {
     132: "sctp",
 }
 """IP protocol number -> name, for quoted datagrams."""
-PORTED_PROTOS: frozenset[int] = frozenset({TCP, UDP, 132})
+PORTED_PROTOS: Final[frozenset[int]] = frozenset({TCP, UDP, 132})
 """Quoted protocols whose first four bytes are source and destination ports."""
 
-_U16 = struct.Struct("!H")
-_U32 = struct.Struct("!I")
+_U16: Final = struct.Struct("!H")
+_U32: Final = struct.Struct("!I")
 
 
 def type_name(version: int, icmp_type: int) -> str:

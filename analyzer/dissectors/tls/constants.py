@@ -3,36 +3,38 @@ functions that name their values. Data only: nothing here parses bytes."""
 
 from __future__ import annotations
 
+from typing import Final
+
 # -- limits -------------------------------------------------------------------------------------------
 
-MAX_RECORD_LENGTH = (1 << 14) + 2048
+MAX_RECORD_LENGTH: Final = (1 << 14) + 2048
 """Largest record body accepted: RFC 5246 section 6.2.3 lets a TLSCiphertext reach 2^14 + 2048 bytes
 (RFC 8446 section 5.2 tightens it to 2^14 + 256); anything longer (e.g. a 16 MB claim) is Malformed."""
-MAX_HANDSHAKE_LENGTH = 64 * 1024
+MAX_HANDSHAKE_LENGTH: Final = 64 * 1024
 """Largest handshake message assembled: a ClientHello with post-quantum key shares and every common
 extension stays under 8 KiB; 64 KiB leaves a wide margin while bounding the per-direction buffer."""
-CERT_CHAIN_ALLOWANCE = 192 * 1024
+CERT_CHAIN_ALLOWANCE: Final = 192 * 1024
 """Extra room for Certificate and CertificateRequest messages: a chain of several RSA-4096
 certificates with long SAN lists, or a long CA name list, can reach ~100 KiB."""
-MAX_CERTS_PER_MESSAGE = 16
+MAX_CERTS_PER_MESSAGE: Final = 16
 """Certificates decoded per Certificate message: real chains have 2-4; the rest are only counted."""
-MAX_HISTORY = 100
+MAX_HISTORY: Final = 100
 """Length of the ssl history string (Zeek's SSL::max_ssl_history_length)."""
-MAX_NAME_CHARS = 255
+MAX_NAME_CHARS: Final = 255
 """Characters kept of a server name or an ALPN protocol name (DNS names are at most 253)."""
-MAX_ALERTS_PER_RECORD = 8
+MAX_ALERTS_PER_RECORD: Final = 8
 """Alerts read from one plaintext alert record: real ones carry exactly one; more is reported."""
-MAX_LIST_VALUES = 512
+MAX_LIST_VALUES: Final = 512
 """Values kept per list (ciphers, extensions, groups, ALPN, ...) in events; a real hello has < 100."""
 
 # -- wire constants -----------------------------------------------------------------------------------
 
-CT_CHANGE_CIPHER_SPEC = 20
-CT_ALERT = 21
-CT_HANDSHAKE = 22
-CT_APPLICATION_DATA = 23
-CT_HEARTBEAT = 24
-CONTENT_TYPES = {
+CT_CHANGE_CIPHER_SPEC: Final = 20
+CT_ALERT: Final = 21
+CT_HANDSHAKE: Final = 22
+CT_APPLICATION_DATA: Final = 23
+CT_HEARTBEAT: Final = 24
+CONTENT_TYPES: Final = {
     CT_CHANGE_CIPHER_SPEC: "change_cipher_spec",
     CT_ALERT: "alert",
     CT_HANDSHAKE: "handshake",
@@ -41,15 +43,15 @@ CONTENT_TYPES = {
 }
 """Record content types (RFC 8446 section 5.1, RFC 6520); any other value is Malformed."""
 
-HS_CLIENT_HELLO = 1
-HS_SERVER_HELLO = 2
-HS_CERTIFICATE = 11
-HS_SERVER_KEY_EXCHANGE = 12
-HS_CERTIFICATE_REQUEST = 13
-HS_CLIENT_KEY_EXCHANGE = 16
-HS_FINISHED = 20
+HS_CLIENT_HELLO: Final = 1
+HS_SERVER_HELLO: Final = 2
+HS_CERTIFICATE: Final = 11
+HS_SERVER_KEY_EXCHANGE: Final = 12
+HS_CERTIFICATE_REQUEST: Final = 13
+HS_CLIENT_KEY_EXCHANGE: Final = 16
+HS_FINISHED: Final = 20
 
-HANDSHAKE_TYPES: dict[int, str] = {
+HANDSHAKE_TYPES: Final[dict[int, str]] = {
     0: "hello_request",
     1: "client_hello",
     2: "server_hello",
@@ -73,7 +75,7 @@ HANDSHAKE_TYPES: dict[int, str] = {
 }
 """Handshake message types (IANA TLS HandshakeType registry)."""
 
-HISTORY_LETTERS: dict[int, str] = {
+HISTORY_LETTERS: Final[dict[int, str]] = {
     0: "h",
     1: "c",
     2: "s",
@@ -96,19 +98,19 @@ HISTORY_LETTERS: dict[int, str] = {
     254: "m",
 }
 """Handshake type -> Zeek ssl_history letter (lower case; the client's are upper-cased)."""
-HISTORY_UNKNOWN_HANDSHAKE = "z"
-HISTORY_HRR = "j"
-HISTORY_CCS = "i"
-HISTORY_ALERT = "l"
-HISTORY_HEARTBEAT = "b"
+HISTORY_UNKNOWN_HANDSHAKE: Final = "z"
+HISTORY_HRR: Final = "j"
+HISTORY_CCS: Final = "i"
+HISTORY_ALERT: Final = "l"
+HISTORY_HEARTBEAT: Final = "b"
 
-HANDSHAKE_LIMITS: dict[int, int] = {
+HANDSHAKE_LIMITS: Final[dict[int, int]] = {
     HS_CERTIFICATE: MAX_HANDSHAKE_LENGTH + CERT_CHAIN_ALLOWANCE,
     HS_CERTIFICATE_REQUEST: MAX_HANDSHAKE_LENGTH + CERT_CHAIN_ALLOWANCE,
 }
 """Handshake type -> largest length assembled, where it differs from MAX_HANDSHAKE_LENGTH."""
 
-STAGES: dict[int, str] = {
+STAGES: Final[dict[int, str]] = {
     HS_CLIENT_HELLO: "client_hello",
     HS_SERVER_HELLO: "server_hello",
     HS_CERTIFICATE: "certificate",
@@ -118,13 +120,13 @@ STAGES: dict[int, str] = {
     HS_FINISHED: "finished",
 }
 """Plaintext handshake message -> the handshake stage it shows (see ../shared/PROTOCOL-NOTES.md)."""
-STAGE_HRR = "hello_retry_request"
-STAGE_KEY_EXCHANGE = "key_exchange"
-STAGE_CCS = "change_cipher_spec"
-STAGE_FINISHED = "finished"
-STAGE_APPLICATION_DATA = "application_data"
+STAGE_HRR: Final = "hello_retry_request"
+STAGE_KEY_EXCHANGE: Final = "key_exchange"
+STAGE_CCS: Final = "change_cipher_spec"
+STAGE_FINISHED: Final = "finished"
+STAGE_APPLICATION_DATA: Final = "application_data"
 
-VERSION_NAMES: dict[int, str] = {
+VERSION_NAMES: Final[dict[int, str]] = {
     0x0002: "SSL 2.0",
     0x0300: "SSL 3.0",
     0x0301: "TLS 1.0",
@@ -133,34 +135,34 @@ VERSION_NAMES: dict[int, str] = {
     0x0304: "TLS 1.3",
 }
 """Protocol version -> name, as the `versions` section keys them."""
-TLS13_DRAFT_BASE = 0x7F00
+TLS13_DRAFT_BASE: Final = 0x7F00
 """0x7F00 + n is TLS 1.3 draft n (pre-RFC 8446 implementations)."""
-TLS13 = 0x0304
+TLS13: Final = 0x0304
 
-HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
+HRR_RANDOM: Final = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
 """ServerHello.random of a HelloRetryRequest: SHA-256 of "HelloRetryRequest" (RFC 8446 4.1.3)."""
 
-EXT_SERVER_NAME = 0
-EXT_SUPPORTED_GROUPS = 10
-EXT_EC_POINT_FORMATS = 11
-EXT_SIGNATURE_ALGORITHMS = 13
-EXT_ALPN = 16
-EXT_SESSION_TICKET = 35
-EXT_PRE_SHARED_KEY = 41
-EXT_SUPPORTED_VERSIONS = 43
-EXT_KEY_SHARE = 51
-SNI_HOST_NAME = 0
+EXT_SERVER_NAME: Final = 0
+EXT_SUPPORTED_GROUPS: Final = 10
+EXT_EC_POINT_FORMATS: Final = 11
+EXT_SIGNATURE_ALGORITHMS: Final = 13
+EXT_ALPN: Final = 16
+EXT_SESSION_TICKET: Final = 35
+EXT_PRE_SHARED_KEY: Final = 41
+EXT_SUPPORTED_VERSIONS: Final = 43
+EXT_KEY_SHARE: Final = 51
+SNI_HOST_NAME: Final = 0
 """ServerNameList entry type host_name (RFC 6066)."""
-EC_NAMED_CURVE = 3
+EC_NAMED_CURVE: Final = 3
 """ServerKeyExchange ECParameters curve_type named_curve (RFC 8422)."""
 
-SSL2_CLIENT_HELLO = 1
-SSL2_SERVER_HELLO = 4
-SSL2_HEADER = 2
+SSL2_CLIENT_HELLO: Final = 1
+SSL2_SERVER_HELLO: Final = 4
+SSL2_HEADER: Final = 2
 
-ALERT_LEVELS: dict[int, str] = {1: "warning", 2: "fatal"}
+ALERT_LEVELS: Final[dict[int, str]] = {1: "warning", 2: "fatal"}
 """Alert levels (RFC 5246 section 7.2)."""
-ALERT_DESCRIPTIONS: dict[int, str] = {
+ALERT_DESCRIPTIONS: Final[dict[int, str]] = {
     0: "close_notify",
     10: "unexpected_message",
     20: "bad_record_mac",
@@ -198,10 +200,10 @@ ALERT_DESCRIPTIONS: dict[int, str] = {
     121: "ech_required",
 }
 """Alert descriptions (IANA TLS Alerts registry)."""
-ENCRYPTED_ALERT = "encrypted"
+ENCRYPTED_ALERT: Final = "encrypted"
 """Level and description of an alert sent after encryption started (its contents are not visible)."""
 
-NAMED_GROUPS: dict[int, str] = {
+NAMED_GROUPS: Final[dict[int, str]] = {
     1: "sect163k1",
     2: "sect163r1",
     3: "sect163r2",
@@ -252,7 +254,7 @@ NAMED_GROUPS: dict[int, str] = {
 }
 """Supported groups / named curves (IANA TLS Supported Groups registry)."""
 
-CIPHER_SUITES: dict[int, str] = {
+CIPHER_SUITES: Final[dict[int, str]] = {
     0x0000: "TLS_NULL_WITH_NULL_NULL",
     0x0001: "TLS_RSA_WITH_NULL_MD5",
     0x0002: "TLS_RSA_WITH_NULL_SHA",

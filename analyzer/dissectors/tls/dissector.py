@@ -38,7 +38,7 @@ At `close()` one `TlsHandshake` record (Zeek's ssl.log plus the stages seen) sum
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from analyzer.dissectors.tls import fingerprints as fp
 from analyzer.dissectors.tls.constants import (
@@ -109,19 +109,19 @@ if TYPE_CHECKING:
 
 # -- the stream dissector -----------------------------------------------------------------------------
 
-RECORD_HEADER_LEN = 5
+RECORD_HEADER_LEN: Final = 5
 """type(1) version(2) length(2)."""
 
-TRUNCATED_HELLO_MIN = 6
+TRUNCATED_HELLO_MIN: Final = 6
 """Bytes a cut ClientHello needs to be reported: its 4-byte handshake header and the 2-byte version."""
 
-_HEADER = 0
+_HEADER: Final = 0
 """Reading a record header."""
-_BODY = 1
+_BODY: Final = 1
 """Collecting a plaintext record body."""
-_SKIP = 2
+_SKIP: Final = 2
 """Counting past a ciphertext record body."""
-_LOST = 3
+_LOST: Final = 3
 """Record sync lost (TCP gap) or the direction left TLS (SSLv2 session): bytes are ignored."""
 
 
