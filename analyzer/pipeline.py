@@ -90,6 +90,12 @@ _UDP_TUNNEL_PORTS: Final = frozenset(p.to_bytes(2, "big") for p in UDP_TUNNEL_PO
 """Ports of UDP tunnels (VXLAN, Geneve, GTP-U): a worker must decode them, the inner addresses decide."""
 
 
+def _reassembler_of(flow: Flow) -> TcpReassembler | None:
+    """`flow.reassembler` as it is now. Read through a call where a call before may have changed it:
+    mypy keeps an attribute narrowed across calls, and mypyc would enforce that narrowed type."""
+    return flow.reassembler
+
+
 def _owner(a: bytes, b: bytes, parts: int) -> int:
     """The worker (of `parts`) that owns the unordered host pair (a, b)."""
     return zlib.crc32(a + b if a <= b else b + a) % parts
@@ -525,10 +531,9 @@ class Pipeline:
         wait for the flow's linger time. Late segments are then counted, no longer dissected."""
         if flow.reassembler is not None:
             self._deliver(flow, flow.reassembler.flush(), flow.last_ts)
-            if flow.reassembler is not None:
-                flow.missed_bytes += (
-                    flow.reassembler.client.missed_bytes + flow.reassembler.server.missed_bytes
-                )
+            reassembler = _reassembler_of(flow)  # `_deliver` detaches it when the dissector fails
+            if reassembler is not None:
+                flow.missed_bytes += reassembler.client.missed_bytes + reassembler.server.missed_bytes
                 self._reassembly_weirds(flow)
         if flow.dissector is not None:
             try:
