@@ -8,6 +8,7 @@ take the declared defaults, and stay frozen, compiled or not.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import pkgutil
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 import analyzer
+from tests.oracle import REPO
 
 
 def _written_out() -> list[type]:
@@ -41,6 +43,19 @@ def test_the_hot_events_are_written_out() -> None:
     assert {"Gap", "Skipped", "ConnRecord", "IcmpEcho", "TlsClientHello", "HttpTransaction"} <= names
 
 
+def _declared_types(cls: type) -> dict[str, str]:
+    """Field name -> its annotation as written in the source (a compiled class does not keep it)."""
+    source = REPO / (cls.__module__.replace(".", "/") + ".py")  # compiled modules name the .so
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+            return {
+                item.target.id: ast.unparse(item.annotation)
+                for item in node.body
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+            }
+    raise AssertionError(f"{cls.__name__} not found in {source}")
+
+
 def _value(annotation: str, index: int) -> Any:
     """A value of the declared type, different for every field index (compiled code checks types)."""
     kind = next(part.strip() for part in annotation.split("|") if part.strip() != "None")
@@ -63,8 +78,9 @@ def _value(annotation: str, index: int) -> Any:
 def test_init_takes_every_field_in_order_with_its_default(cls: type) -> None:
     fields = dataclasses.fields(cls)
     assert all(f.init for f in fields)
-    types = [f.type if isinstance(f.type, str) else f.type.__name__ for f in fields]  # type: ignore[union-attr]
-    sentinels: list[Any] = [_value(kind, i) for i, kind in enumerate(types)]
+    types = _declared_types(cls)
+    assert list(types) == [f.name for f in fields]
+    sentinels: list[Any] = [_value(kind, i) for i, kind in enumerate(types.values())]
     built = cls(*sentinels)
     for f, sentinel in zip(fields, sentinels, strict=True):
         assert getattr(built, f.name) == sentinel, f.name
