@@ -918,20 +918,24 @@ def test_fuzz_names_match_the_reference_decoder(pieces: list[bytes]) -> None:
         assert _outcome(lambda d, o: read_name(d, o, cache), data, offset) == expected
 
 
-def test_names_decoded_once_are_shared_across_messages_and_bounded() -> None:
-    """A name without pointers is decoded once and then found by its wire bytes (a response repeats
-    its query's question); escaped names too; the table is emptied when full."""
-    wire = b"\x03a.b\x04host\x07example\x00"
-    assert read_name(header() + wire, 12)[0] == "a\\.b.host.example"
-    assert read_name(header(7) + b"\x00" * 5 + wire, 17)[0] == "a\\.b.host.example"
-    assert dns._NAME_TEXTS[wire[:-1]] == "a\\.b.host.example"
-    for i in range(dns.MAX_NAME_TEXTS + 10):
-        read_name(header() + name(f"n{i}.example"), 12)
-    assert 0 < len(dns._NAME_TEXTS) <= dns.MAX_NAME_TEXTS
+@pytest.mark.parametrize(
+    ("labels", "text"),
+    [
+        ([b"host123", b"zone45", b"example", b"com"], "host123.zone45.example.com"),
+        ([b"a.b", b"c"], "a\\.b.c"),  # a dot inside a label: one dot too many, label by label
+        ([b"x" * 50, b"y"], "x" * 50 + ".y"),  # length 50 is the character "2"
+        ([b"_sip", b"-", b"\xff\x00", b"\\"], "_sip.-.\\255\\000.\\\\"),
+        ([b"sp ace"], "sp\\032ace"),
+    ],
+)
+def test_runs_decoded_at_once_or_label_by_label(labels: list[bytes], text: str) -> None:
+    wire = b"".join(bytes([len(label)]) + label for label in labels) + b"\0"
+    assert read_name(header() + wire, 12) == (text, 12 + len(wire))
+    assert reference_name(header() + wire, 12) == (text, 12 + len(wire))
 
 
 def test_length_bytes_that_look_like_text_are_not_text() -> None:
-    """Label lengths 46 ('.') and 33 ('!') sit between the labels of the run decoded at once."""
+    """Label lengths 46 (a dot) and 33 (a "!") are length bytes, not text, whichever path decodes them."""
     labels = ["a" * 46, "b" * 33, "c"]
     assert read_name(header() + name(".".join(labels)), 12)[0] == ".".join(labels)
 
