@@ -122,7 +122,8 @@ def test_good_compression_chain() -> None:
     assert read_name(data, 31) == ("a.www.example.com", 35)
     cache: dns.NameCache = {}
     assert read_name(data, 31, cache)[0] == "a.www.example.com"
-    assert cache[25] == (("www", "example", "com"), 17) and cache[12] == (("example", "com"), 13)
+    # the name read and every pointer target it passed: (text from there, wire length from there)
+    assert cache == {31: ("a.www.example.com", 19), 25: ("www.example.com", 17), 12: ("example.com", 13)}
     assert read_name(data, 35 - 2, cache) == ("www.example.com", 35)  # served from the cache
 
 
@@ -836,3 +837,213 @@ def test_dns_log_rows_are_bounded_and_the_rest_counted(monkeypatch: pytest.Monke
     assert d["transactions"]["answered"] == 5
     assert [r["query"] for r in d["answers"]] == ["n0.example", "n1.example"]
     assert d["transactions"]["records_dropped"] == 3
+
+
+# --- the cheap parse (2026-12-04): same answers as the straightforward decoder ---------------------
+
+
+def reference_name(data: bytes, offset: int) -> tuple[str, int]:
+    """The name decoder as first written, label by label with no cache of any kind: what the fast
+    one (runs decoded at once, per-message and cross-message caches) must answer, error for error."""
+    labels: list[str] = []
+    pos = run_start = offset
+    end: int | None = None
+    wire = 0
+    while True:
+        if pos >= len(data):
+            raise Malformed("dns.name_truncated", "")
+        length = data[pos]
+        if length & 0xC0 == 0xC0:
+            if pos + 1 >= len(data):
+                raise Malformed("dns.name_truncated", "")
+            target = ((length & 0x3F) << 8) | data[pos + 1]
+            end = pos + 2 if end is None else end
+            if target >= len(data):
+                raise Malformed("dns.pointer_out_of_bounds", "")
+            if target > pos:
+                raise Malformed("dns.pointer_forward", "")
+            if target >= run_start:
+                raise Malformed("dns.pointer_loop", "")
+            pos = run_start = target
+            continue
+        if length & 0xC0:
+            raise Malformed("dns.bad_label_type", "")
+        if length == 0:
+            return ".".join(labels) or "<Root>", pos + 1 if end is None else end
+        if pos + 1 + length > len(data):
+            raise Malformed("dns.name_truncated", "")
+        wire += 1 + length
+        if wire + 1 > 255:
+            raise Malformed("dns.name_too_long", "")
+        special = {0x2E: "\\.", 0x5C: "\\\\"}
+        labels.append(
+            "".join(
+                chr(b) if 0x21 <= b <= 0x7E and b not in special else special.get(b, f"\\{b:03d}")
+                for b in data[pos + 1 : pos + 1 + length]
+            )
+        )
+        pos += 1 + length
+
+
+def _outcome(read: Any, data: bytes, offset: int) -> tuple[str, int] | str:
+    try:
+        text, end = read(data, offset)
+    except Malformed as exc:
+        return exc.reason
+    return text, end
+
+
+_LABELS = st.one_of(
+    st.sampled_from(
+        [b"www", b"example", b"com", b"a" * 63, b"x" * 46, b"-_!?", b"a.b", b"sp ace", b"\\", b""]
+    ),
+    st.binary(min_size=1, max_size=63),
+)
+_PIECES = st.one_of(
+    _LABELS.map(lambda label: bytes([len(label)]) + label),  # a label (the empty one is a root byte)
+    st.integers(0, 0x3FFF).map(lambda target: struct.pack("!H", 0xC000 | target)),  # a pointer
+    st.integers(0, 255).map(lambda b: bytes([b])),  # any byte (reserved label types, cut names)
+)
+
+
+@given(st.lists(_PIECES, max_size=40))
+def test_fuzz_names_match_the_reference_decoder(pieces: list[bytes]) -> None:
+    """Every offset of a random buffer of labels, pointers and junk decodes as the reference says,
+    alone and through one cache shared in offset order (as a message's names share it)."""
+    data = header() + b"".join(pieces)
+    cache: dns.NameCache = {}
+    for offset in range(12, len(data)):
+        expected = _outcome(reference_name, data, offset)
+        assert _outcome(read_name, data, offset) == expected
+        assert _outcome(lambda d, o: read_name(d, o, cache), data, offset) == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "text"),
+    [
+        ([b"host123", b"zone45", b"example", b"com"], "host123.zone45.example.com"),
+        ([b"a.b", b"c"], "a\\.b.c"),  # a dot inside a label: one dot too many, label by label
+        ([b"x" * 50, b"y"], "x" * 50 + ".y"),  # length 50 is the character "2"
+        ([b"_sip", b"-", b"\xff\x00", b"\\"], "_sip.-.\\255\\000.\\\\"),
+        ([b"sp ace"], "sp\\032ace"),
+    ],
+)
+def test_runs_decoded_at_once_or_label_by_label(labels: list[bytes], text: str) -> None:
+    wire = b"".join(bytes([len(label)]) + label for label in labels) + b"\0"
+    assert read_name(header() + wire, 12) == (text, 12 + len(wire))
+    assert reference_name(header() + wire, 12) == (text, 12 + len(wire))
+
+
+def test_length_bytes_that_look_like_text_are_not_text() -> None:
+    """Label lengths 46 (a dot) and 33 (a "!") are length bytes, not text, whichever path decodes them."""
+    labels = ["a" * 46, "b" * 33, "c"]
+    assert read_name(header() + name(".".join(labels)), 12)[0] == ".".join(labels)
+
+
+@pytest.mark.parametrize(
+    ("counts", "cut_in"),
+    [((MAX_RECORDS_PER_MESSAGE, 1, 0, 0), "answers"), ((1, 0, MAX_RECORDS_PER_MESSAGE - 1, 1), "additional")],
+)
+def test_record_cap_across_sections(counts: tuple[int, int, int, int], cut_in: str) -> None:
+    """The cap counts questions and records together, in order; what fits is kept."""
+    qd, an, ns, ar = counts
+    body = question(name("x"), 1) + question(ptr(12), 1) * (qd - 1)
+    body += rr(ptr(12), 1, b"\1\2\3\4") * (an + ns + ar)
+    partial, error = parse_message_partial(header(1, 0x8180, qd, an, ns, ar) + body)
+    assert error is not None and error.reason == "dns.too_many_records"
+    kept = len(partial.questions) + len(partial.answers) + len(partial.authority) + len(partial.additional)
+    assert kept == MAX_RECORDS_PER_MESSAGE and not getattr(partial, cut_in)
+    # a truncation before the cap is what stops the message
+    partial, error = parse_message_partial(header(1, 0x8180, qd, an, ns, ar) + body[:40])
+    assert error is not None and error.reason != "dns.too_many_records"
+
+
+def test_dns_classes_keep_their_fields_and_stay_read_only() -> None:
+    """The JSON of `events` and `dns.log` rows and the --jobs pickling read these fields by name."""
+    import dataclasses
+
+    from analyzer.compiled import compiled_modules
+    from analyzer.parallel import dumps
+
+    fields = {
+        dns.DnsQuestion: "name qtype qclass",
+        dns.DnsRecord: "name rtype rclass ttl rdata data",
+        dns.DnsMessage: "id qr opcode aa tc rd ra z rcode qdcount ancount nscount arcount questions answers "
+        "authority additional size",
+        dns.DnsMessageEvent: "ts uid orig_h orig_p resp_h resp_p proto service is_orig message malformed",
+        dns.DnsWeird: "ts uid service reason detail",
+        dns.MxData: "preference exchange",
+        dns.SoaData: "mname rname serial refresh retry expire minimum",
+        dns.SrvData: "priority weight port target",
+        dns_tracker.DnsTransaction: "ts uid orig_h orig_p resp_h resp_p proto trans_id rtt query qclass "
+        "qclass_name qtype qtype_name rcode rcode_name AA TC RD RA Z answers TTLs rejected",
+    }
+    for cls, names in fields.items():
+        assert [f.name for f in dataclasses.fields(cls)] == names.split(), cls
+    pkt = Decoder().decode(1.5, 1, udp_frame(SERVER, CLIENT, 53, 40000, response_msg()), 100)
+    (event,) = parse(pkt.payload, pkt)
+    assert isinstance(event, DnsMessageEvent)
+    import pickle
+
+    assert pickle.loads(dumps(event)) == event  # rebuilt through the constructor, field by field
+    assert dataclasses.replace(event, uid="C1").message == event.message
+    if "analyzer.dissectors.dns" in compiled_modules():  # mypy rejects the assignment in any build
+        with pytest.raises(AttributeError):
+            event.uid = "C2"  # type: ignore[misc]
+        with pytest.raises(AttributeError):
+            event.message.questions[0].name = "x"  # type: ignore[misc]
+
+
+def test_address_texts_are_remembered_within_bounds() -> None:
+    for i in range(dns.MAX_ADDRESS_TEXTS + 5):
+        assert (
+            dns._address_text(bytes([10, 0, i >> 8 & 0xFF, i & 0xFF])) == f"10.0.{i >> 8 & 0xFF}.{i & 0xFF}"
+        )
+    assert 0 < len(dns._ADDRESS_TEXTS) <= dns.MAX_ADDRESS_TEXTS
+    assert dns._address_text(bytes.fromhex("20010db8" + "00" * 11 + "01")) == "2001:db8::1"
+
+
+def test_tables_list_ties_in_the_order_first_seen() -> None:
+    """Counts by type, rcode and opcode come most common first and, on a tie, first seen first (as
+    Counter.most_common lists them), types past 255 included."""
+    qtypes = [28, 1, 1, 28, 257, 15, 257]
+    frames = [
+        (1.0 + i, udp_frame(CLIENT, SERVER, 41000 + i, 53, query_msg(f"t{i}.example", t, i)))
+        for i, t in enumerate(qtypes)
+    ]
+    flags = [0x8183, 0x8180, 0x8182, 0x8180, 0x8183]
+    frames += [
+        (
+            20.0 + i,
+            udp_frame(SERVER, CLIENT, 53, 41000 + i, response_msg(f"t{i}.example", qtypes[i], i, f, [])),
+        )
+        for i, f in enumerate(flags)
+    ]
+    frames.append(
+        (30.0, udp_frame(CLIENT, SERVER, 42000, 53, header(9, 0x2100, qd=1) + question(name("z"), 1)))
+    )
+    d = run(frames)["dns"]
+    assert list(d["queries_by_qtype"].items()) == [("A", 3), ("AAAA", 2), ("CAA", 2), ("MX", 1)]
+    assert list(d["responses_by_rcode"].items()) == [("NXDOMAIN", 2), ("NOERROR", 2), ("SERVFAIL", 1)]
+    assert list(d["opcodes"].items()) == [("QUERY", 12), ("NOTIFY", 1)]
+    assert list(d["clients"][0]["qtypes"].items()) == [("A", 3), ("AAAA", 2), ("CAA", 2), ("MX", 1)]
+
+
+def test_reservoir_draws_what_randrange_draws() -> None:
+    import random
+
+    mine, theirs = random.Random(dns_tracker.RESERVOIR_SEED), random.Random(dns_tracker.RESERVOIR_SEED)
+    for n in [1, 2, 3, 7, 100_001, 2**20, 2**20 + 1, 10**9]:
+        for _ in range(50):
+            assert dns_tracker._randbelow(mine, n) == theirs.randrange(n)
+
+
+def test_pending_query_keeps_its_first_question_only() -> None:
+    """A query with two questions and an OPT record: its dns.log row shows the first question."""
+    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    query = header(5, 0x0100, qd=2, ar=1) + question(name("one.example"), 28) + question(name("two.example"))
+    frames = [(1.0, udp_frame(CLIENT, SERVER, 41000, 53, query + opt))]
+    d = run(frames)["dns"]
+    assert [(u["query"], u["qtype_name"], u["trans_id"]) for u in d["unanswered"]] == [
+        ("one.example", "AAAA", 5)
+    ]
