@@ -3,7 +3,8 @@
 Such a class lists its fields twice: once as the dataclass fields (what reports, JSON and pickling
 read) and once as the parameters of its `__init__` (what mypyc compiles). Every one of them, found by
 importing every module of the package, must take all its fields positionally in their declared order,
-take the declared defaults, and stay frozen, compiled or not.
+take the declared defaults, and stay frozen, compiled or not (the DNS model's classes are not frozen at
+run time: their fields are `Final`, which mypy enforces).
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ def _declared_types(cls: type) -> dict[str, str]:
     raise AssertionError(f"{cls.__name__} not found in {source}")
 
 
-def _value(annotation: str, index: int) -> Any:
+def _value(annotation: str, index: int, module: str = "") -> Any:
     """A value of the declared type, different for every field index (compiled code checks types)."""
+    if annotation.startswith("Final[") and annotation.endswith("]"):
+        annotation = annotation[len("Final[") : -1]  # immutable by mypy's Final, not at run time
     kind = next(part.strip() for part in annotation.split("|") if part.strip() != "None")
     for prefix, make in (
         ("float", lambda: index + 0.5),
@@ -71,6 +74,12 @@ def _value(annotation: str, index: int) -> Any:
     ):
         if kind.startswith(prefix):
             return make()
+    named = vars(importlib.import_module(module)).get(kind) if module else None
+    if isinstance(named, type) and dataclasses.is_dataclass(named):  # a record inside a record
+        types = _declared_types(named)
+        return named(*(_value(t, i, named.__module__) for i, t in enumerate(types.values())))
+    if named is not None:  # a type alias of a union (RData): its first member
+        return _value(str(named).split("|")[0].strip(), index, module)
     raise AssertionError(f"no test value for {annotation!r}: add one")
 
 
@@ -80,7 +89,7 @@ def test_init_takes_every_field_in_order_with_its_default(cls: type) -> None:
     assert all(f.init for f in fields)
     types = _declared_types(cls)
     assert list(types) == [f.name for f in fields]
-    sentinels: list[Any] = [_value(kind, i) for i, kind in enumerate(types.values())]
+    sentinels: list[Any] = [_value(kind, i, cls.__module__) for i, kind in enumerate(types.values())]
     built = cls(*sentinels)
     for f, sentinel in zip(fields, sentinels, strict=True):
         assert getattr(built, f.name) == sentinel, f.name
@@ -92,7 +101,8 @@ def test_init_takes_every_field_in_order_with_its_default(cls: type) -> None:
     for f in fields[len(required) :]:
         expected = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         assert getattr(partial, f.name) == expected, f.name
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        setattr(built, fields[0].name, None)
+    if cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]  # else its fields are Final
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(built, fields[0].name, None)
     keyword = cls(**{f.name: s for f, s in zip(fields, sentinels, strict=True)})
     assert keyword == built
