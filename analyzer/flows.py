@@ -546,12 +546,11 @@ class FastPath:
     def learn(self, frame: bytes, layers: list[str], flow: Flow, from_orig: bool) -> None:
         """Remember the direction of `frame`, a TCP frame of `flow` that the per-frame decoder found
         to have exactly the `layers` listed, if it is of a fast layout."""
-        found = fast_layout(frame, 0, len(frame))
-        if found is None or tuple(layers) != FAST_LAYOUTS[found[1]]:
+        reading = self._reading
+        key = reading.read(frame, 0, len(frame))
+        if key is None or key in self.entries or tuple(layers) != FAST_LAYOUTS[reading.layout]:
             return
-        key = found[0]
-        if key not in self.entries:
-            self.entries[key] = (flow, from_orig, found[1])
+        self.entries[key] = (flow, from_orig, reading.layout)
 
     def forget(self, flow: Flow) -> None:
         """Drop both directions of `flow` (it ended)."""

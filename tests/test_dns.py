@@ -18,7 +18,7 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
-from analyzer.decode import Decoder
+from analyzer.decode import Decoder, packet
 from analyzer.dissectors import dns
 from analyzer.dissectors.dns import (
     MAX_RECORDS_PER_MESSAGE,
@@ -995,12 +995,12 @@ def test_dns_classes_keep_their_fields_and_stay_read_only() -> None:
 
 
 def test_address_texts_are_remembered_within_bounds() -> None:
-    for i in range(dns.MAX_ADDRESS_TEXTS + 5):
-        assert (
-            dns._address_text(bytes([10, 0, i >> 8 & 0xFF, i & 0xFF])) == f"10.0.{i >> 8 & 0xFF}.{i & 0xFF}"
-        )
-    assert 0 < len(dns._ADDRESS_TEXTS) <= dns.MAX_ADDRESS_TEXTS
-    assert dns._address_text(bytes.fromhex("20010db8" + "00" * 11 + "01")) == "2001:db8::1"
+    """DNS events name their flow's addresses through `ip_text`, whose memo stays bounded."""
+    for i in range(packet.MAX_IP_TEXTS + 5):
+        raw = bytes([10, i >> 16 & 0xFF, i >> 8 & 0xFF, i & 0xFF])
+        assert packet.ip_text(raw) == f"10.{i >> 16 & 0xFF}.{i >> 8 & 0xFF}.{i & 0xFF}"
+    assert 0 < len(packet._ip_texts) <= packet.MAX_IP_TEXTS
+    assert packet.ip_text(bytes.fromhex("20010db8" + "00" * 11 + "01")) == "2001:db8::1"
 
 
 def test_tables_list_ties_in_the_order_first_seen() -> None:

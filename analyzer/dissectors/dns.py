@@ -912,26 +912,6 @@ def parse_message(data: bytes) -> DnsMessage:
 # --- UDP ------------------------------------------------------------------------------------------
 
 
-MAX_ADDRESS_TEXTS: Final = 4096
-"""Endpoint addresses whose text `_address_text` remembers (a resolver's clients and servers); the
-table is emptied when full, so it stays bounded whatever the traffic."""
-
-_ADDRESS_TEXTS: Final[dict[bytes, str]] = {}
-"""Address bytes -> text form. Every DNS message names both ends of its flow, and `Flow.orig_h` and
-`resp_h` format the address anew on each call (inet_ntop, ~0.4 us: 8% of a DNS-heavy run, measured
-2026-12-04); a flow keeps the same bytes objects, so a lookup here hashes nothing new."""
-
-
-def _address_text(raw: bytes) -> str:
-    """ip_text(raw), remembered."""
-    text = _ADDRESS_TEXTS.get(raw)
-    if text is None:
-        if len(_ADDRESS_TEXTS) >= MAX_ADDRESS_TEXTS:
-            _ADDRESS_TEXTS.clear()
-        text = _ADDRESS_TEXTS[raw] = ip_text(raw)
-    return text
-
-
 class _FlowTexts:
     """The endpoint texts of the last flow a DNS datagram came on: a response mostly follows its
     query on the same flow, and then costs a pointer comparison instead of two table lookups. (It
@@ -963,8 +943,8 @@ def parse(payload: bytes, pkt: Packet) -> list[object]:
         last = _LAST_FLOW
         if last.flow is not flow:
             last.flow = flow
-            last.orig_h = _address_text(flow.orig_ip)
-            last.resp_h = _address_text(flow.resp_ip)
+            last.orig_h = ip_text(flow.orig_ip)
+            last.resp_h = ip_text(flow.resp_ip)
         event = DnsMessageEvent(
             pkt.ts,
             flow.uid,
@@ -1031,9 +1011,9 @@ class DnsTcpDissector:
         return DnsMessageEvent(
             ts,
             flow.uid,
-            _address_text(flow.orig_ip),
+            ip_text(flow.orig_ip),
             flow.orig_port,
-            _address_text(flow.resp_ip),
+            ip_text(flow.resp_ip),
             flow.resp_port,
             "tcp",
             "dns",
